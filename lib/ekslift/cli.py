@@ -1,0 +1,259 @@
+"""The `ekslift` command line: every step usable without a notebook, for CI and operators.
+
+The CLI only parses arguments and presents what the library returns; exit codes follow
+DESIGN.md (0 pass or warn, 1 gate failed, 2 usage or bad input, 3 tool error), except
+`ekslift scan`, which keeps pluto's codes for the CI jobs that replace pluto.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ekslift import __version__, archive, runner
+from ekslift.params import ParamsError, load_params
+
+EXIT_PASS, EXIT_GATE, EXIT_USAGE, EXIT_TOOL = (
+    runner.EXIT_PASS,
+    runner.EXIT_GATE,
+    runner.EXIT_USAGE,
+    runner.EXIT_TOOL,
+)
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+_VERDICT_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "red"}
+
+
+def _cmd_params_check(args: argparse.Namespace) -> int:
+    params = load_params(args.file)
+    regions = ", ".join(r.name for r in params.regions)
+    console.print(
+        f"{args.file}: ok — upgrade {params.name!r} ({params.environment}) to "
+        f"{params.target_version} in {regions}; {len(params.waivers)} waiver(s)"
+    )
+    return EXIT_PASS
+
+
+def _print_event(event: runner.StepEvent) -> None:
+    head = f"step {event.index}/{event.total} {event.step}"
+    if event.phase == "started":
+        console.print(f"{head} … running")
+        return
+    if event.phase == "skipped":
+        console.print(f"{head}: skipped (already {event.verdict} in this run)")
+        return
+    label = event.verdict or event.phase
+    style = _VERDICT_STYLE.get(label if event.phase != "error" else "error", "white")
+    line = f"{head}: [{style}]{label}[/{style}] in {event.seconds or 0:.1f} s"
+    console.print(f"{line} — {event.message}" if event.message else line)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from ekslift.charts.helm import Helm, HelmError
+    from ekslift.tools import ToolError
+
+    try:
+        helm_version = Helm(Path(tempfile.gettempdir()) / "ekslift-helm").version()
+    except (HelmError, ToolError):
+        helm_version = None
+    outcome = runner.run(
+        Path(args.params) if args.params else None,
+        only=args.only,
+        start=args.start,
+        resume=Path(args.resume) if args.resume else None,
+        notebooks_dir=Path(args.notebooks) if args.notebooks else None,
+        helm_version=helm_version,
+        on_event=_print_event,
+    )
+    verdict = outcome.manifest.verdict
+    style = _VERDICT_STYLE.get(verdict, "white")
+    console.print(f"run [{style}]{verdict}[/{style}]; archived in {outcome.run_dir}")
+    if outcome.exit_code == EXIT_PASS and args.fail_on == "warn" and verdict == "warn":
+        return EXIT_GATE
+    return outcome.exit_code
+
+
+def _runs_dir(args: argparse.Namespace) -> Path:
+    return Path(args.archive_dir)
+
+
+def _cmd_runs_list(args: argparse.Namespace) -> int:
+    table = Table("run", "environment", "operator", "started (UTC)", "steps", "verdict")
+    for manifest in archive.list_runs(_runs_dir(args)):
+        table.add_row(
+            manifest.run_id,
+            manifest.environment,
+            manifest.operator,
+            f"{manifest.started_at:%Y-%m-%d %H:%M:%S}",
+            str(len(manifest.steps)),
+            manifest.verdict,
+        )
+    console.print(table)
+    return EXIT_PASS
+
+
+def _cmd_runs_show(args: argparse.Namespace) -> int:
+    run_dir = archive.resolve_run(_runs_dir(args), args.run)
+    manifest = archive.load_manifest(run_dir)
+    problems = archive.verify(run_dir)
+    if args.json:
+        console.print_json(manifest.model_dump_json())
+        return EXIT_PASS
+    console.print(f"[bold]{manifest.run_id}[/bold] — {run_dir}")
+    console.print(
+        f"operator {manifest.operator}; commit {manifest.git_commit or 'unknown'}"
+        f"{' (dirty)' if manifest.git_dirty else ''}; verdict {manifest.verdict}"
+    )
+    table = Table("step", "status", "verdict", "seconds", "summary")
+    for step in manifest.steps:
+        table.add_row(
+            step.step,
+            step.status,
+            step.verdict or "",
+            f"{step.duration_s or 0:.1f}",
+            step.error or step.summary,
+        )
+    console.print(table)
+    for step, waivers in manifest.waivers.items():
+        for waiver in waivers:
+            console.print(
+                f"waived in {step}: {waiver.finding_id} — by {waiver.accepted_by}: {waiver.reason}"
+            )
+    console.print(
+        "integrity: all file hashes match"
+        if not problems
+        else "integrity problems:\n  " + "\n  ".join(problems)
+    )
+    return EXIT_PASS if not problems else EXIT_TOOL
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from ekslift.sandbox import control
+
+    state_dir = Path(args.dir)
+    if args.action == "up":
+        state = control.up(state_dir, scale=args.scale, scenario=args.scenario)
+        console.print(f"sandbox up in {state_dir} (pid {state.pid}); for your shell:")
+        console.print(f'  eval "$(ekslift sandbox env --dir {state_dir})"')
+    elif args.action == "down":
+        stopped = control.down(state_dir)
+        console.print("sandbox stopped" if stopped else "no sandbox was running")
+    elif args.action == "status":
+        status = control.status(state_dir)
+        console.print_json(json.dumps(status))
+        return EXIT_PASS if status.get("running") else EXIT_TOOL
+    else:
+        sys.stdout.write(control.shell_env(state_dir))
+    return EXIT_PASS
+
+
+def _cmd_inventory(args: argparse.Namespace) -> int:
+    from ekslift.gate import judge
+    from ekslift.inventory.present import print_inventory
+    from ekslift.inventory.report import STEP, collect
+
+    params = load_params(args.params)
+    inventory = collect(params)
+    result = judge(STEP, inventory.findings, params)
+    print_inventory(console, inventory, result, args.output)
+    return EXIT_GATE if result.verdict == "fail" else EXIT_PASS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ekslift", description="A reproducible, gated runbook for EKS upgrades."
+    )
+    parser.add_argument("--version", action="version", version=f"ekslift {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the step notebooks into a new (or resumed) run archive")
+    p.add_argument("--params", help="parameter file (params/*.yaml)")
+    p.add_argument("--only", help="run only this step (e.g. 01-inventory or inventory)")
+    p.add_argument("--from", dest="start", help="start at this step")
+    p.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue this run at its first unfinished step"
+    )
+    p.add_argument("--notebooks", help="folder of step notebooks (default: notebooks/)")
+    p.add_argument("--fail-on", choices=["fail", "warn"], default="fail")
+    p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser("params", help="parameter files")
+    psub = p.add_subparsers(dest="action", required=True)
+    check = psub.add_parser("check", help="validate a parameter file")
+    check.add_argument("file")
+    check.set_defaults(handler=_cmd_params_check)
+
+    p = sub.add_parser("runs", help="archived runs")
+    p.add_argument("--archive-dir", default="runs")
+    rsub = p.add_subparsers(dest="action", required=True)
+    rsub.add_parser("list", help="list archived runs").set_defaults(handler=_cmd_runs_list)
+    show = rsub.add_parser("show", help="show one run and check its file hashes")
+    show.add_argument("run", help="run directory, id, or unique part of the id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_cmd_runs_show)
+
+    p = sub.add_parser("sandbox", help="the local fake-but-faithful estate")
+    p.add_argument("action", choices=["up", "down", "status", "env"])
+    p.add_argument("--dir", default=".sandbox", help="where the sandbox keeps its state")
+    p.add_argument("--scale", choices=["small", "large"], default="small")
+    p.add_argument("--scenario", choices=["healthy", "regress"], default="healthy")
+    p.set_defaults(handler=_cmd_sandbox)
+
+    p = sub.add_parser("inventory", help="step 1: what runs where, and is it upgradable")
+    p.add_argument("--params", required=True)
+    p.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    p.set_defaults(handler=_cmd_inventory)
+
+    _add_scan(sub)
+    return parser
+
+
+def _add_scan(sub: argparse._SubParsersAction) -> None:
+    from ekslift.apiscan.cli import add_scan_parser, run_scan
+
+    add_scan_parser(sub).set_defaults(handler=run_scan, pluto_codes=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) and EXIT_USAGE
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    if getattr(args, "pluto_codes", False):
+        return handler(args)
+    try:
+        return handler(args)
+    except ParamsError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        return EXIT_USAGE
+    except (runner.RunError, FileNotFoundError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.print("interrupted; resume with `ekslift run --resume <run dir>`")
+        return EXIT_TOOL
+    except Exception as exc:
+        logging.getLogger("ekslift").debug("tool error", exc_info=True)
+        err.print(
+            f"[red]tool error:[/red] {type(exc).__name__}: {exc} (re-run with -v for details)"
+        )
+        return EXIT_TOOL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""What EKS itself says about a cluster: version, support window, node groups, add-ons, insights.
+
+All calls are reads. Support dates come from DescribeClusterVersions where the account can
+call it, and from the bundled calendar otherwise (older SDKs, restricted roles), and each
+row says which source it used so nobody mistakes a fallback for the live answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import yaml
+from botocore.exceptions import ClientError
+from packaging.version import Version
+
+from ekslift.inventory.models import (
+    AddonRow,
+    ClusterRow,
+    InsightRow,
+    NodegroupRow,
+    SupportWindow,
+    Where,
+)
+
+log = logging.getLogger(__name__)
+
+
+def minor(version: str) -> Version:
+    """`1.34`, `v1.34.2-eks-113cf36` and `1.34.2` all compare as their minor, 1.34."""
+    core = version.lstrip("v").split("-")[0].split("+")[0]
+    major, minor_part = core.split(".")[:2]
+    return Version(f"{int(major)}.{int(minor_part)}")
+
+
+def minor_distance(newer: str, older: str) -> int:
+    a, b = minor(newer), minor(older)
+    return (a.major - b.major) * 100 + (a.minor - b.minor)
+
+
+@cache
+def bundled_calendar() -> dict[str, SupportWindow]:
+    text = files("ekslift.inventory").joinpath("data/eks_versions.yaml").read_text("utf-8")
+    rows = yaml.load(text, Loader=yaml.CSafeLoader)["versions"]
+    return {
+        str(row["clusterVersion"]): SupportWindow(
+            version=str(row["clusterVersion"]),
+            release_date=row.get("releaseDate"),
+            end_of_standard=row.get("endOfStandardSupportDate"),
+            end_of_extended=row.get("endOfExtendedSupportDate"),
+            source="bundled calendar",
+        )
+        for row in rows
+    }
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None:
+        return None
+    return value.date() if hasattr(value, "date") else value
+
+
+def support_calendar(eks: Any) -> dict[str, SupportWindow]:
+    """Live support dates, merged over the bundled calendar (live wins where present)."""
+    calendar = dict(bundled_calendar())
+    try:
+        pages = eks.get_paginator("describe_cluster_versions").paginate(includeAll=True)
+        for page in pages:
+            for row in page.get("clusterVersions", []):
+                version = row["clusterVersion"]
+                calendar[version] = SupportWindow(
+                    version=version,
+                    release_date=_as_date(row.get("releaseDate")),
+                    end_of_standard=_as_date(row.get("endOfStandardSupportDate")),
+                    end_of_extended=_as_date(row.get("endOfExtendedSupportDate")),
+                    source="DescribeClusterVersions",
+                )
+    except ClientError as exc:
+        log.warning("DescribeClusterVersions unavailable (%s); using the bundled calendar", exc)
+    return calendar
+
+
+def read_cluster(
+    eks: Any, where: Where, context: str, calendar: dict[str, SupportWindow], today: date
+) -> ClusterRow:
+    cluster = eks.describe_cluster(name=where.cluster)["cluster"]
+    version = cluster["version"]
+    window = calendar.get(version, SupportWindow(version, None, None, None, source="unknown"))
+    return ClusterRow(
+        where=where,
+        context=context,
+        version=version,
+        platform_version=cluster.get("platformVersion", ""),
+        status=cluster.get("status", ""),
+        support_phase=window.phase(today),
+        days_to_end_of_standard=(window.end_of_standard - today).days
+        if window.end_of_standard
+        else None,
+        days_to_end_of_extended=(window.end_of_extended - today).days
+        if window.end_of_extended
+        else None,
+        support=window,
+    )
+
+
+@cache
+def compat_facts() -> dict[str, Any]:
+    text = files("ekslift.inventory").joinpath("data/compat.yaml").read_text("utf-8")
+    return yaml.load(text, Loader=yaml.CSafeLoader)
+
+
+def ami_supported(ami_type: str, version: str) -> bool:
+    fact = compat_facts()["ami_types"].get(ami_type)
+    if fact is None:
+        log.warning("AMI type %s is not in compat.yaml; assuming it is supported", ami_type)
+        return True
+    if "last" in fact and minor(version) > minor(str(fact["last"])):
+        return False
+    return not ("first" in fact and minor(version) < minor(str(fact["first"])))
+
+
+def ami_replacement(ami_type: str) -> str | None:
+    return compat_facts()["ami_types"].get(ami_type, {}).get("replacement")
+
+
+def kubelet_max_older(control_plane: str) -> int:
+    allowed = 2
+    for rule in compat_facts()["kubelet_max_older"]:
+        if minor(control_plane) >= minor(str(rule["since"])):
+            allowed = int(rule["minors"])
+    return allowed
+
+
+def read_nodegroups(eks: Any, where: Where, target: str) -> list[NodegroupRow]:
+    rows = []
+    for page in eks.get_paginator("list_nodegroups").paginate(clusterName=where.cluster):
+        for name in page.get("nodegroups", []):
+            ng = eks.describe_nodegroup(clusterName=where.cluster, nodegroupName=name)["nodegroup"]
+            ami_type = ng.get("amiType", "CUSTOM")
+            rows.append(
+                NodegroupRow(
+                    where=where,
+                    name=name,
+                    ami_type=ami_type,
+                    version=ng.get("version", ""),
+                    release_version=ng.get("releaseVersion", ""),
+                    desired_size=int(ng.get("scalingConfig", {}).get("desiredSize", 0)),
+                    ami_supported_on_target=ami_supported(ami_type, target),
+                )
+            )
+    return rows
+
+
+def _versions_for(eks: Any, addon: str, target: str) -> list[dict[str, Any]]:
+    versions: list[dict[str, Any]] = []
+    pages = eks.get_paginator("describe_addon_versions").paginate(
+        addonName=addon, kubernetesVersion=target
+    )
+    for page in pages:
+        for info in page.get("addons", []):
+            if info.get("addonName") == addon:
+                versions += info.get("addonVersions", [])
+    return versions
+
+
+def read_addons(eks: Any, where: Where, target: str) -> list[AddonRow]:
+    rows = []
+    for page in eks.get_paginator("list_addons").paginate(clusterName=where.cluster):
+        for name in page.get("addons", []):
+            addon = eks.describe_addon(clusterName=where.cluster, addonName=name)["addon"]
+            versions = _versions_for(eks, name, target)
+            default = next(
+                (
+                    v["addonVersion"]
+                    for v in versions
+                    for c in v.get("compatibilities", [])
+                    if c.get("clusterVersion") == target and c.get("defaultVersion")
+                ),
+                None,
+            )
+            rows.append(
+                AddonRow(
+                    where=where,
+                    name=name,
+                    version=addon.get("addonVersion", ""),
+                    status=addon.get("status", ""),
+                    supports_target=bool(versions),
+                    default_for_target=default,
+                    latest_for_target=versions[0]["addonVersion"] if versions else None,
+                )
+            )
+    return rows
+
+
+def read_insights(eks: Any, where: Where) -> list[InsightRow]:
+    rows = []
+    for page in eks.get_paginator("list_insights").paginate(clusterName=where.cluster):
+        for summary in page.get("insights", []):
+            detail = eks.describe_insight(clusterName=where.cluster, id=summary["id"])["insight"]
+            status = detail.get("insightStatus", {})
+            rows.append(
+                InsightRow(
+                    where=where,
+                    id=summary["id"],
+                    name=detail.get("name", ""),
+                    category=detail.get("category", ""),
+                    status=status.get("status", "UNKNOWN"),
+                    reason=status.get("reason", ""),
+                    kubernetes_version=detail.get("kubernetesVersion", ""),
+                    recommendation=detail.get("recommendation", ""),
+                )
+            )
+    return rows

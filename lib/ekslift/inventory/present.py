@@ -1,0 +1,78 @@
+"""Presenting an inventory: terminal tables for the CLI, files for the run archive."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from ekslift.gate import StepResult
+from ekslift.inventory.report import Inventory
+
+TABLES = (
+    "clusters",
+    "nodegroups",
+    "nodes",
+    "addons",
+    "insights",
+    "argocd_apps",
+    "helm_releases",
+    "workloads",
+    "pdbs",
+    "parity",
+)
+
+
+def _rich_table(title: str, frame: pd.DataFrame, limit: int = 60) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        table.add_column(str(column))
+    for row in frame.head(limit).itertuples(index=False):
+        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
+    if len(frame) > limit:
+        table.caption = f"{len(frame) - limit} more rows in the run archive"
+    return table
+
+
+def print_inventory(
+    console: Console, inventory: Inventory, result: StepResult, output: str
+) -> None:
+    if output == "json":
+        console.print_json(result.model_dump_json())
+        return
+    for name in ("clusters", "nodegroups", "addons", "parity"):
+        frame = inventory.frame(name)
+        if not frame.empty:
+            console.print(_rich_table(name, frame.drop(columns=["support"], errors="ignore")))
+    findings = pd.DataFrame(
+        [
+            {"severity": f.severity, "id": f.id, "title": f.title}
+            for f in result.findings
+            if f.severity != "info"
+        ]
+    )
+    if not findings.empty:
+        console.print(_rich_table("findings", findings, limit=200))
+    console.print(f"gate {result.step}: {result.verdict} — {result.summary}")
+
+
+def write_artefacts(inventory: Inventory, directory: Path) -> list[Path]:
+    """CSV per table and one JSON of them all: what auditors and spreadsheets read."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    combined = {}
+    for name in TABLES:
+        frame = inventory.frame(name)
+        path = directory / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        written.append(path)
+        combined[name] = json.loads(frame.to_json(orient="records", date_format="iso"))
+    path = directory / "inventory.json"
+    path.write_text(
+        json.dumps({"schema_version": 1, "target": inventory.target, **combined}, indent=1) + "\n"
+    )
+    written.append(path)
+    return written

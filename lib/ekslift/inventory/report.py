@@ -1,0 +1,187 @@
+"""Step 1 end to end: read every cluster of the parameters, judge, and hand back tables.
+
+Clusters are read concurrently (a few regions × blue/green, each a handful of API round
+trips plus one big pod list), and a cluster that cannot be read at all is reported as a
+finding instead of aborting the whole inventory: an operator still sees the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ekslift import aws
+from ekslift.gate import Finding
+from ekslift.inventory import argocd, cluster, eks, parity, rules
+from ekslift.inventory.models import (
+    ArgoAppRow,
+    ClusterInventory,
+    ParityGap,
+    SupportWindow,
+    Where,
+)
+from ekslift.kube import KubeError, KubeReader
+from ekslift.params import UpgradeParams
+
+log = logging.getLogger(__name__)
+STEP = "01-inventory"
+_READ_ERRORS = (ClientError, BotoCoreError, KubeError)
+
+
+@dataclass
+class Inventory:
+    target: str
+    today: date
+    clusters: list[ClusterInventory]
+    argocd_apps: list[ArgoAppRow]
+    parity: list[ParityGap]
+    calendar: dict[str, SupportWindow]
+    findings: list[Finding] = field(default_factory=list)
+
+    def frame(self, table: str) -> pd.DataFrame:
+        """One table across all clusters as a DataFrame (`where` flattened to columns)."""
+        if table == "clusters":
+            rows: list[Any] = [c.cluster for c in self.clusters if c.cluster]
+        elif table == "argocd_apps":
+            rows = self.argocd_apps
+        elif table == "parity":
+            rows = self.parity
+        else:
+            rows = [row for c in self.clusters for row in getattr(c, table)]
+        return pd.DataFrame([_flatten(r) for r in rows])
+
+
+def _flatten(row: Any) -> dict[str, Any]:
+    data = asdict(row) if is_dataclass(row) else dict(row)
+    where = data.pop("where", None) or {}
+    data.pop("support", None)
+    return {**where, **data}
+
+
+def _read_cluster(
+    where: Where,
+    context: str,
+    target: str,
+    region_eks: Any,
+    calendar: dict[str, SupportWindow],
+    today: date,
+) -> ClusterInventory:
+    try:
+        row = eks.read_cluster(region_eks, where, context, calendar, today)
+    except _READ_ERRORS as exc:
+        return ClusterInventory(cluster=None, problems={"cluster": f"{where.cluster}: {exc}"})
+    inv = ClusterInventory(cluster=row)
+    kube = KubeReader(context)
+    readers = {
+        "nodegroups": lambda: eks.read_nodegroups(region_eks, where, target),
+        "addons": lambda: eks.read_addons(region_eks, where, target),
+        "insights": lambda: eks.read_insights(region_eks, where),
+        "nodes": lambda: cluster.read_nodes(kube, where, row.version, target),
+        "pdbs": lambda: cluster.read_pdbs(kube, where),
+    }
+    for area, read in readers.items():
+        try:
+            setattr(inv, area, read())
+        except _READ_ERRORS as exc:
+            inv.problems[area] = str(exc)
+    try:
+        inv.workloads, inv.deployments = cluster.read_workloads(kube, where)
+    except _READ_ERRORS as exc:
+        inv.problems["workloads"] = str(exc)
+    try:
+        inv.helm_releases, release_problems = cluster.read_helm_releases(kube, where)
+        inv.problems.update({f"helm-release-{i}": p for i, p in enumerate(release_problems)})
+    except _READ_ERRORS as exc:
+        inv.problems["helm-releases"] = str(exc)
+    return inv
+
+
+def _destinations(params: UpgradeParams) -> dict[str, Where]:
+    names: dict[str, Where] = {}
+    for region in params.regions:
+        for role, ref in region.clusters().items():
+            where = Where(region.name, role, ref.eks_cluster)  # type: ignore[arg-type]
+            names[ref.eks_cluster] = names[ref.kube_context] = where
+    return names
+
+
+def collect(params: UpgradeParams, *, today: date | None = None) -> Inventory:
+    today = today or datetime.now(UTC).date()
+    target = params.target_version
+    jobs = []
+    aws.configure(
+        aws.AwsSettings(retry_mode=params.aws.retry_mode, max_attempts=params.aws.max_attempts)
+    )
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        calendars = {}
+        for region in params.regions:
+            region_eks = aws.client("eks", region.name, params.aws.profile)
+            calendars[region.name] = eks.support_calendar(region_eks)
+            for role, ref in region.clusters().items():
+                where = Where(region.name, role, ref.eks_cluster)  # type: ignore[arg-type]
+                jobs.append(
+                    pool.submit(
+                        _read_cluster,
+                        where,
+                        ref.kube_context,
+                        target,
+                        region_eks,
+                        calendars[region.name],
+                        today,
+                    )
+                )
+        apps_job = pool.submit(_read_argocd, params)
+        clusters = [job.result() for job in jobs]
+        apps, argocd_problem = apps_job.result()
+    gaps: list[ParityGap] = []
+    by_cluster = {c.cluster.where.cluster: c for c in clusters if c.cluster}
+    for region in params.regions:
+        gaps += parity.app_gaps(region.name, apps)
+        blue, green = (
+            by_cluster.get(region.blue.eks_cluster),
+            by_cluster.get(region.green.eks_cluster),
+        )
+        if blue and green:
+            gaps += parity.cluster_gaps(region.name, blue, green)
+    findings = [f for c in clusters for f in rules.cluster_findings(c, target)]
+    findings += [f for c in clusters if c.cluster is None for f in _unreadable(c)]
+    findings += rules.parity_findings(gaps)
+    if argocd_problem:
+        findings.append(
+            Finding(
+                id="inventory/argocd/unreadable",
+                severity="warning",
+                title=f"Argo CD Applications could not be read: {argocd_problem}",
+                action="check argocd.kube_context and namespace in the parameters",
+            )
+        )
+    calendar = next(iter(calendars.values()), {})
+    return Inventory(target, today, clusters, apps, gaps, calendar, findings)
+
+
+def _unreadable(inv: ClusterInventory) -> list[Finding]:
+    return [
+        Finding(
+            id=f"inventory/unreadable/{area}/{message.split(':', 1)[0]}",
+            severity="blocker",
+            title=f"cluster could not be read: {message}",
+            action="check the EKS name, region and AWS credentials in the parameters",
+        )
+        for area, message in inv.problems.items()
+    ]
+
+
+def _read_argocd(params: UpgradeParams) -> tuple[list[ArgoAppRow], str]:
+    if params.argocd is None:
+        return [], ""
+    try:
+        kube = KubeReader(params.argocd.kube_context)
+        return argocd.read_applications(kube, params.argocd.namespace, _destinations(params)), ""
+    except _READ_ERRORS as exc:
+        return [], str(exc)

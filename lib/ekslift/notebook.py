@@ -1,0 +1,74 @@
+"""What every step notebook does first and last, so the notebooks stay a few lines a cell.
+
+Interactively (JupyterLab, no `run_dir` injected) a step writes into a scratch run under
+`<archive>/interactive/`, so an operator can explore without touching the audit trail;
+under the runner it writes into the run being archived.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ekslift.gate import Finding, StepResult, conclude, enforce, findings_table
+from ekslift.params import UpgradeParams, load_params
+from ekslift.redact import RedactingFilter
+
+
+@dataclass(frozen=True)
+class StepContext:
+    step: str
+    params: UpgradeParams
+    run_dir: Path
+    artefacts: Path
+
+    def save_figure(self, figure: Figure, name: str) -> Path:
+        path = self.artefacts / f"{name}.png"
+        figure.savefig(path, dpi=110)
+        return path
+
+    def conclude(self, findings: list[Finding]) -> StepResult:
+        return conclude(self.run_dir, self.step, findings, self.params)
+
+    @staticmethod
+    def findings_frame(result: StepResult, *, include_info: bool = False) -> pd.DataFrame:
+        frame = pd.DataFrame(findings_table(result))
+        if frame.empty or include_info:
+            return frame
+        return frame[frame["severity"] != "info"].reset_index(drop=True)
+
+    @staticmethod
+    def enforce(result: StepResult) -> None:
+        enforce(result)
+
+
+def open_step(step: str, params_path: str, run_dir: str = "") -> StepContext:
+    """Load and validate the parameters, and prepare where this step's files go."""
+    params = load_params(params_path)
+    if run_dir:
+        directory = Path(run_dir)
+    else:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        directory = Path(params.archive_dir) / "interactive" / f"{stamp}-{params.name}"
+    artefacts = directory / "artefacts" / step
+    artefacts.mkdir(parents=True, exist_ok=True)
+    _quiet_logging()
+    pd.set_option("display.max_rows", 200)
+    pd.set_option("display.max_colwidth", 120)
+    return StepContext(step, params, directory, artefacts)
+
+
+def _quiet_logging() -> None:
+    """Warnings from the library show in the notebook, redacted; debug chatter does not."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("ekslift")
+    root.handlers = [handler]
+    root.setLevel(logging.WARNING)
+    root.propagate = False

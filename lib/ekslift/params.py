@@ -1,0 +1,307 @@
+"""The typed parameter file that describes one upgrade.
+
+One YAML file is the whole contract between an operator and a run: notebooks receive only
+its path, so everything a step needs must be expressible (and validated) here. Validation
+happens once, up front, so a typo in a region or an ARN fails in a second with the key path
+named instead of halfway through a traffic shift.
+
+`${VAR}` (or `${VAR:-default}`) references are expanded from the environment at load time
+(the archived copy keeps the references, not the values), which lets `params/demo.yaml`
+point at sandbox ports and ARNs that are only known once the sandbox is up.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from packaging.version import Version
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+SCHEMA_VERSION = 1
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_MINOR_VERSION = re.compile(r"^v?(\d+)\.(\d+)$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_ARN = {
+    "listener": re.compile(
+        r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener/app/[\w-]+/[0-9a-f]+/[0-9a-f]+$"
+    ),
+    "listener-rule": re.compile(
+        r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:"
+        r"listener-rule/app/[\w-]+/[0-9a-f]+/[0-9a-f]+/[0-9a-f]+$"
+    ),
+    "targetgroup": re.compile(
+        r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[\w-]+/[0-9a-f]+$"
+    ),
+}
+
+
+class ParamsError(Exception):
+    """A parameter file that cannot be used; `problems` lists every `key path: message`."""
+
+    def __init__(self, path: Path | str, problems: list[str]) -> None:
+        self.path = str(path)
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{self.path}: invalid parameters:\n{lines}")
+
+
+def _minor_version(value: str) -> str:
+    """Kubernetes/EKS minor versions are written `1.34`; accept `v1.34` and normalise."""
+    match = _MINOR_VERSION.match(str(value).strip())
+    if not match:
+        raise ValueError(f"expected a Kubernetes minor version such as '1.34', got {value!r}")
+    return f"{int(match.group(1))}.{int(match.group(2))}"
+
+
+def _arn_of(kind: str):
+    def check(value: str) -> str:
+        if not _ARN[kind].match(value):
+            raise ValueError(
+                f"expected an ELBv2 {kind} ARN "
+                f"(arn:aws:elasticloadbalancing:<region>:<account>:{kind}/app/...), got {value!r}"
+            )
+        return value
+
+    return check
+
+
+MinorVersion = Annotated[str, AfterValidator(_minor_version)]
+ListenerArn = Annotated[str, AfterValidator(_arn_of("listener"))]
+RuleArn = Annotated[str, AfterValidator(_arn_of("listener-rule"))]
+TargetGroupArn = Annotated[str, AfterValidator(_arn_of("targetgroup"))]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClusterRef(_Strict):
+    """One EKS cluster as AWS and kubectl each name it (they often differ in real estates)."""
+
+    eks_cluster: str = Field(min_length=1, max_length=100)
+    kube_context: str = Field(min_length=1)
+
+
+class AlbTraffic(_Strict):
+    listener_arn: ListenerArn
+    rule_arn: RuleArn | None = None
+    blue_target_group_arn: TargetGroupArn
+    green_target_group_arn: TargetGroupArn
+
+
+class Route53Traffic(_Strict):
+    hosted_zone_id: str = Field(pattern=r"^(/hostedzone/)?Z[A-Z0-9]{1,32}$")
+    record_name: str
+    blue_set_identifier: str
+    green_set_identifier: str
+
+
+class TrafficSettings(_Strict):
+    alb: AlbTraffic | None = None
+    route53: Route53Traffic | None = None
+    steps: list[int] = Field(default_factory=lambda: [0, 5, 25, 50, 100])
+    soak_seconds: int = Field(default=300, ge=0)
+
+    @field_validator("steps")
+    @classmethod
+    def _ascending_percentages(cls, steps: list[int]) -> list[int]:
+        if not steps or any(not 0 <= s <= 100 for s in steps):
+            raise ValueError("steps are green weights in percent, each from 0 to 100")
+        if steps != sorted(set(steps)):
+            raise ValueError(f"steps must strictly increase, got {steps}")
+        return steps
+
+    @model_validator(mode="after")
+    def _one_mechanism(self) -> TrafficSettings:
+        if self.alb is None and self.route53 is None:
+            raise ValueError("give 'alb' (weighted listener) or 'route53' (weighted records)")
+        return self
+
+
+class RegionParams(_Strict):
+    name: str
+    strategy: Literal["blue-green"] = "blue-green"
+    blue: ClusterRef
+    green: ClusterRef
+    traffic: TrafficSettings | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _aws_region(cls, name: str) -> str:
+        if not _REGION.match(name):
+            raise ValueError(f"expected an AWS region such as 'us-east-1', got {name!r}")
+        return name
+
+    def clusters(self) -> dict[str, ClusterRef]:
+        return {"blue": self.blue, "green": self.green}
+
+
+class ArgoCDParams(_Strict):
+    kube_context: str
+    namespace: str = "argocd"
+
+
+class AwsParams(_Strict):
+    profile: str | None = None
+    retry_mode: Literal["standard", "adaptive"] = "adaptive"
+    max_attempts: int = Field(default=8, ge=1, le=20)
+
+
+class MetricsParams(_Strict):
+    backend: Literal["cloudwatch", "prometheus"] = "cloudwatch"
+    prometheus_url: str | None = None
+
+    @model_validator(mode="after")
+    def _url_for_prometheus(self) -> MetricsParams:
+        if self.backend == "prometheus" and not self.prometheus_url:
+            raise ValueError("backend 'prometheus' needs prometheus_url")
+        return self
+
+
+class ChartRepository(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    url: str = Field(pattern=r"^(https?|oci)://")
+
+
+class ScanParams(_Strict):
+    manifest_paths: list[str] = Field(default_factory=list)
+    extra_facts: list[str] = Field(default_factory=list)
+
+
+class Waiver(_Strict):
+    """An accepted finding: a blocker that a named person decided to live with, and why."""
+
+    id: str = Field(min_length=3, description="finding id, or an fnmatch pattern of ids")
+    reason: str = Field(min_length=10)
+    accepted_by: str = Field(min_length=2)
+    expires: date | None = None
+
+    def matches(self, finding_id: str, today: date) -> bool:
+        if self.expires is not None and today > self.expires:
+            return False
+        return fnmatch.fnmatchcase(finding_id, self.id)
+
+
+class UpgradeParams(_Strict):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    environment: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    archive_dir: str = "runs"
+    apply: bool = False
+    target_version: MinorVersion
+    aws: AwsParams = AwsParams()
+    regions: list[RegionParams] = Field(min_length=1)
+    argocd: ArgoCDParams | None = None
+    metrics: MetricsParams = MetricsParams()
+    chart_repositories: list[ChartRepository] = Field(default_factory=list)
+    scan: ScanParams = ScanParams()
+    waivers: list[Waiver] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_regions(self) -> UpgradeParams:
+        names = [r.name for r in self.regions]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"each region may appear once; repeated: {', '.join(duplicates)}")
+        return self
+
+    def target(self) -> Version:
+        return Version(self.target_version)
+
+    def region(self, name: str) -> RegionParams:
+        for region in self.regions:
+            if region.name == name:
+                return region
+        known = ", ".join(r.name for r in self.regions)
+        raise KeyError(f"region {name!r} is not in the parameters (known: {known})")
+
+
+def _expand(node: Any, path: str, missing: list[str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _expand(v, f"{path}.{k}" if path else str(k), missing) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand(v, f"{path}[{i}]", missing) for i, v in enumerate(node)]
+    if isinstance(node, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            value = os.environ.get(match.group(1)) or match.group(2)
+            if value is None:
+                missing.append(
+                    f"{path}: environment variable {match.group(1)} is not set "
+                    '(for the sandbox: eval "$(ekslift sandbox env)")'
+                )
+                return match.group(0)
+            return value
+
+        return _ENV_REF.sub(substitute, node)
+    return node
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not (isinstance(part, str) and part.startswith(("function-", "union["))):
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def _describe(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling against params/example.yaml)"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{message} (got {error['input']!r})" if kind.endswith("_type") else message
+
+
+def parse_params(data: Any, source: Path | str) -> UpgradeParams:
+    """Validate already-loaded YAML; the source is only used to name the file in errors."""
+    if not isinstance(data, dict):
+        raise ParamsError(
+            source, [f"(top level): expected a mapping of keys, got {type(data).__name__}"]
+        )
+    missing: list[str] = []
+    expanded = _expand(data, "", missing)
+    if missing:
+        raise ParamsError(source, missing)
+    try:
+        params = UpgradeParams.model_validate(expanded)
+    except ValidationError as exc:
+        raise ParamsError(
+            source, [f"{_location(e['loc'])}: {_describe(e)}" for e in exc.errors()]
+        ) from None
+    return params
+
+
+def load_params(path: Path | str) -> UpgradeParams:
+    """Read and validate a parameter file, raising `ParamsError` that names file and key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ParamsError(path, [f"cannot read the file: {exc.strerror}"]) from None
+    try:
+        data = yaml.load(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown place)"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ParamsError(path, [f"{where}: not valid YAML: {problem}"]) from None
+    return parse_params(data, path)

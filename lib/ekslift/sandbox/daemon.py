@@ -1,0 +1,134 @@
+"""The sandbox process: start every server, seed the scenario, report ready, wait for SIGTERM.
+
+Started by `ekslift sandbox up` (control.py) in its own process group. Everything it serves
+is reachable only through standard endpoints: `AWS_ENDPOINT_URL` for AWS, a kubeconfig for
+the clusters, an HTTP chart repository for helm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ekslift.atomic import write_text_atomic
+from ekslift.charts.helm import Helm
+from ekslift.sandbox import scenario, seed
+from ekslift.sandbox.awsserver import AwsSandbox
+from ekslift.sandbox.chartrepo import REPO_NAME, serve_chart_repo
+from ekslift.sandbox.control import STATE, SandboxState
+from ekslift.sandbox.kubeapi import FakeKubeAPIServer
+from ekslift.sandbox.kubeconfig import write_kubeconfig
+
+log = logging.getLogger("ekslift.sandbox")
+_REGION_KEYS = {"ap-northeast-1": "APNE1", "us-east-1": "USE1"}
+
+
+def _start_clusters(specs: list[scenario.ClusterSpec]) -> dict[str, FakeKubeAPIServer]:
+    servers = {}
+    for spec in specs:
+        server = FakeKubeAPIServer(spec.name, spec.git_version)
+        kube = scenario.kube_seed(spec)
+        for resource_type in kube.types:
+            server.register_type(resource_type)
+        server.add_many(kube.objects)
+        servers[spec.name] = server.start()
+        log.info("cluster %s: %d objects at %s", spec.name, len(kube.objects), server.url)
+    return servers
+
+
+def build(
+    state_dir: Path, scale: scenario.Scale, flavour: str
+) -> tuple[SandboxState, list[object]]:
+    """Start and seed everything; returns the state to publish and what to stop later."""
+    running: list[object] = []
+    aws = AwsSandbox().start()
+    running.append(aws)
+    os.environ.update(aws.environment())
+    helm = Helm(state_dir / "helm")
+    repo = serve_chart_repo(state_dir / "charts", helm)
+    running.append(repo)
+    helm.repo_add(REPO_NAME, repo.url)
+    specs = scenario.clusters(scale)
+    servers = _start_clusters(specs)
+    running += servers.values()
+    server_urls = {name: server.url for name, server in servers.items()}
+    mgmt = next(s for s in specs if s.role == "management")
+    servers[mgmt.name].add_many(scenario.argocd_objects(specs, repo.url, server_urls))
+    releases = seed.ReleaseMaker(helm, REPO_NAME)
+    for spec in specs:
+        servers[spec.name].add_many(releases.secrets(spec))
+
+    env = {
+        **aws.environment(),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(state_dir / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(state_dir / "aws-credentials"),
+        "EKSLIFT_CHART_REPO_URL": repo.url,
+    }
+    for name in ("aws-config", "aws-credentials"):
+        (state_dir / name).write_text("")
+    now = datetime.now(UTC)
+    albs = {}
+    for region in sorted({s.region for s in specs}):
+        vpc, subnets = seed.network(seed.client("ec2", region, aws.url), region)
+        for spec in (s for s in specs if s.region == region):
+            seed.seed_eks(spec, aws.url, subnets, aws.eks)
+        key = _REGION_KEYS[region]
+        alb = seed.seed_load_balancer(region, key.lower(), aws.url, vpc, subnets)
+        seed.seed_alb_metrics(region, aws.url, alb, flavour == "regress", now)
+        albs[region] = alb
+        env[f"EKSLIFT_SANDBOX_{key}_LISTENER_ARN"] = alb["listener"]
+        env[f"EKSLIFT_SANDBOX_{key}_BLUE_TG_ARN"] = alb["blue"]
+        env[f"EKSLIFT_SANDBOX_{key}_GREEN_TG_ARN"] = alb["green"]
+    env["EKSLIFT_SANDBOX_ZONE_ID"] = seed.seed_route53(aws.url, albs)
+
+    kubeconfig = state_dir / "kubeconfig"
+    write_kubeconfig(kubeconfig, server_urls, current=mgmt.name)
+    env["KUBECONFIG"] = str(kubeconfig)
+    state = SandboxState(
+        pid=os.getpid(),
+        scale=scale,
+        scenario=flavour,
+        started_at=now.isoformat(),
+        aws_endpoint=aws.url,
+        kubeconfig=str(kubeconfig),
+        chart_repo_url=repo.url,
+        kube_servers=server_urls,
+        env=env,
+    )
+    return state, running
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ekslift.sandbox.daemon")
+    parser.add_argument("--dir", required=True, type=Path)
+    parser.add_argument("--scale", choices=["small", "large"], default="small")
+    parser.add_argument("--scenario", choices=["healthy", "regress"], default="healthy")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    state_dir = args.dir.resolve()
+    state, running = build(state_dir, args.scale, args.scenario)
+    write_text_atomic(state_dir / STATE, state.model_dump_json(indent=2))
+    log.info("sandbox ready (pid %d)", state.pid)
+    try:
+        stop.wait()
+    finally:
+        (state_dir / STATE).unlink(missing_ok=True)
+        for server in reversed(running):
+            server.stop()  # type: ignore[attr-defined]
+        log.info("sandbox stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

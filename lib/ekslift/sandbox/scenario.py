@@ -1,0 +1,638 @@
+"""The seeded estate: what a photo-sharing service on EKS looks like mid-upgrade.
+
+Two regions, each with a blue cluster on 1.33 (in paid extended support as of late 2026)
+and a green one on 1.34, plus a management cluster whose Argo CD deploys the charts of the
+local repository to both. The blockers the gates must find are planted on purpose and
+listed in `SEEDED_BLOCKERS`, so tests can check that each one is found, and only those.
+
+This module only describes the estate (dataclasses and Kubernetes object dicts); `seed`
+applies it to the running servers through their public APIs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from ekslift.sandbox import kubeobjects as k
+from ekslift.sandbox.chartrepo import SANDBOX_CHARTS, ChartSpec
+from ekslift.sandbox.kubetypes import ARGO_APPLICATION, KARPENTER_NODEPOOL_V1BETA1
+
+Role = Literal["blue", "green", "management"]
+Scale = Literal["small", "large"]
+SECRET_SENTINEL = "SENTINEL-db-password-do-not-leak"
+HELM_VALUE_SENTINEL = "SENTINEL-helm-value-do-not-leak"
+ARGOCD_TOKEN_SENTINEL = "SENTINEL-argocd-bearer-token-do-not-leak"
+SERVICE_NAMESPACE = "photos"
+ARGOCD_NAMESPACE = "argocd"
+HELM_INSTALLED = ("ingress-nginx", "cert-manager", "metrics-server", "redis")
+LARGE_PODS = 18_000
+_EPOCH = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class NodegroupSpec:
+    name: str
+    ami_type: str
+    version: str
+    nodes: int
+    instance_type: str = "m6i.xlarge"
+
+
+@dataclass(frozen=True)
+class HelmReleaseSpec:
+    """A release installed with helm directly; `versions` are its revisions, oldest first."""
+
+    chart: str
+    namespace: str
+    versions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    name: str
+    region: str
+    role: Role
+    version: str
+    patch: str
+    nodegroups: tuple[NodegroupSpec, ...] = ()
+    karpenter_nodes: int = 0
+    fargate_nodes: int = 0
+    self_managed_nodes: int = 0
+    addons: tuple[tuple[str, str], ...] = ()
+    upgraded_from: str | None = None
+    addons_before_upgrade: tuple[tuple[str, str], ...] = ()
+    insights: tuple[dict[str, Any], ...] = ()
+    helm_releases: tuple[HelmReleaseSpec, ...] = ()
+    apps_missing: frozenset[str] = frozenset()
+    apps_out_of_sync: frozenset[str] = frozenset()
+    blocking_pdb: str | None = None
+    replicas: int = 2
+    serves_karpenter_v1beta1: bool = False
+    pods_target: int = 0
+
+    @property
+    def git_version(self) -> str:
+        return f"v{self.patch}-eks-{hashlib.sha1(self.name.encode()).hexdigest()[:7]}"
+
+    @property
+    def short(self) -> str:
+        return self.name.removeprefix("photos-")
+
+
+_ADDONS_133 = (
+    ("vpc-cni", "v1.20.4-eksbuild.2"),
+    ("coredns", "v1.12.1-eksbuild.2"),
+    ("kube-proxy", "v1.33.3-eksbuild.10"),
+    ("aws-ebs-csi-driver", "v1.48.0-eksbuild.2"),
+    ("eks-pod-identity-agent", "v1.3.8-eksbuild.2"),
+)
+# Green's kube-proxy and EBS CSI driver lag the defaults for 1.34: recommendations (warn).
+_ADDONS_134 = (
+    ("vpc-cni", "v1.20.4-eksbuild.2"),
+    ("coredns", "v1.12.4-eksbuild.1"),
+    ("kube-proxy", "v1.34.0-eksbuild.4"),
+    ("aws-ebs-csi-driver", "v1.48.0-eksbuild.2"),
+    ("eks-pod-identity-agent", "v1.3.10-eksbuild.1"),
+)
+
+
+def _insight(
+    name: str, status: str, reason: str, version: str, recommendation: str
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "category": "UPGRADE_READINESS",
+        "kubernetesVersion": version,
+        "insightStatus": {"status": status, "reason": reason},
+        "description": f"Checks for {name.lower()} before upgrading to {version}.",
+        "recommendation": recommendation,
+        "additionalInfo": {
+            "EKS update documentation": "https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html"
+        },
+        "resources": [],
+        "categorySpecificSummary": {"deprecationDetails": [], "addonCompatibilityDetails": []},
+    }
+
+
+def _passing(version: str) -> tuple[dict[str, Any], ...]:
+    return (
+        _insight("Cluster health issues", "PASSING", "No health issues detected.", version, ""),
+        _insight(
+            "Deprecated APIs removed in Kubernetes v" + version,
+            "PASSING",
+            "No deprecated API usage detected within the last 30 days.",
+            version,
+            "",
+        ),
+    )
+
+
+def _releases(green_redis: str) -> tuple[HelmReleaseSpec, ...]:
+    return (
+        HelmReleaseSpec("ingress-nginx", "ingress-nginx", ("4.7.1", "4.10.1", "4.11.3")),
+        HelmReleaseSpec("cert-manager", "cert-manager", ("1.14.5", "1.15.1")),
+        HelmReleaseSpec("metrics-server", "kube-system", ("3.11.0", "3.12.1")),
+        HelmReleaseSpec("redis", SERVICE_NAMESPACE, (green_redis,)),
+    )
+
+
+def clusters(scale: Scale) -> list[ClusterSpec]:
+    """The five clusters; `large` puts ~18,000 pods on each cluster of ap-northeast-1."""
+    large = LARGE_PODS if scale == "large" else 0
+    return [
+        ClusterSpec(
+            "photos-mgmt",
+            "us-east-1",
+            "management",
+            "1.34",
+            "1.34.1",
+            nodegroups=(NodegroupSpec("ng-mgmt", "AL2023_x86_64_STANDARD", "1.34", 3),),
+            addons=_ADDONS_134,
+            replicas=1,
+        ),
+        ClusterSpec(
+            "photos-apne1-blue",
+            "ap-northeast-1",
+            "blue",
+            "1.33",
+            "1.33.5",
+            nodegroups=(
+                NodegroupSpec("ng-general", "AL2023_x86_64_STANDARD", "1.33", 6),
+                NodegroupSpec("ng-batch", "BOTTLEROCKET_x86_64", "1.31", 2),
+            ),
+            karpenter_nodes=4,
+            fargate_nodes=1,
+            addons=_ADDONS_133,
+            insights=_passing("1.34"),
+            helm_releases=(
+                *_releases("18.19.4")[:3],
+                HelmReleaseSpec("redis", SERVICE_NAMESPACE, ("18.19.4", "19.6.4")),
+            ),
+            serves_karpenter_v1beta1=True,
+            pods_target=large,
+        ),
+        ClusterSpec(
+            "photos-apne1-green",
+            "ap-northeast-1",
+            "green",
+            "1.34",
+            "1.34.1",
+            nodegroups=(
+                NodegroupSpec("ng-general", "AL2023_x86_64_STANDARD", "1.34", 6),
+                NodegroupSpec("ng-legacy", "AL2023_x86_64_STANDARD", "1.30", 2),
+            ),
+            karpenter_nodes=4,
+            addons=_ADDONS_134,
+            # Created on 1.33 and upgraded in place: the add-on came along, with no 1.34 build.
+            upgraded_from="1.33",
+            addons_before_upgrade=(("kubecost_kubecost", "v2.4.3-eksbuild.1"),),
+            insights=(
+                _insight(
+                    "Kubelet version skew",
+                    "ERROR",
+                    "Node(s) run a kubelet more than 3 minor versions older than the "
+                    "control plane.",
+                    "1.35",
+                    "Upgrade the nodes of node group ng-legacy to the control plane's version.",
+                ),
+                _insight(
+                    "EKS add-on version compatibility",
+                    "WARNING",
+                    "Add-on kubecost_kubecost has no version compatible with 1.35.",
+                    "1.35",
+                    "Remove or replace the add-on before upgrading.",
+                ),
+            ),
+            helm_releases=_releases("16.13.2"),
+            apps_missing=frozenset({"share-links"}),
+            blocking_pdb="photo-api",
+            pods_target=large,
+        ),
+        ClusterSpec(
+            "photos-use1-blue",
+            "us-east-1",
+            "blue",
+            "1.33",
+            "1.33.5",
+            nodegroups=(
+                NodegroupSpec("ng-general", "AL2023_x86_64_STANDARD", "1.33", 6),
+                NodegroupSpec("ng-al2", "AL2_x86_64", "1.32", 2),
+            ),
+            karpenter_nodes=3,
+            self_managed_nodes=1,
+            addons=_ADDONS_133,
+            insights=(
+                _insight(
+                    "Amazon Linux 2 compatibility",
+                    "WARNING",
+                    "Node group ng-al2 uses AL2 AMIs, not published for 1.33 and later.",
+                    "1.34",
+                    "Migrate ng-al2 to AL2023 or Bottlerocket.",
+                ),
+                *_passing("1.34"),
+            ),
+            helm_releases=_releases("19.6.4"),
+        ),
+        ClusterSpec(
+            "photos-use1-green",
+            "us-east-1",
+            "green",
+            "1.34",
+            "1.34.1",
+            nodegroups=(
+                NodegroupSpec("ng-general", "AL2023_x86_64_STANDARD", "1.34", 6),
+                NodegroupSpec("ng-al2", "AL2_x86_64", "1.32", 2),
+            ),
+            karpenter_nodes=3,
+            addons=_ADDONS_134,
+            insights=(
+                _insight(
+                    "Amazon Linux 2 compatibility",
+                    "ERROR",
+                    "Node group ng-al2 uses AL2 AMIs, which EKS does not publish for 1.34.",
+                    "1.35",
+                    "Replace ng-al2 with an AL2023 node group.",
+                ),
+            ),
+            helm_releases=_releases("19.6.4"),
+            apps_out_of_sync=frozenset({"thumbnailer"}),
+        ),
+    ]
+
+
+# What the inventory gate must report for the seeded estate (tests hold it to this).
+SEEDED_BLOCKERS = (
+    "inventory/ap-northeast-1/photos-apne1-green/kubelet-skew/nodegroup/ng-legacy",
+    "inventory/ap-northeast-1/photos-apne1-green/addon-no-target-version/kubecost_kubecost",
+    "inventory/ap-northeast-1/photos-apne1-green/pdb-blocks-drain/photos/photo-api",
+    "inventory/ap-northeast-1/parity/argocd-app/photos/share-links",
+    "inventory/ap-northeast-1/parity/workload/photos/share-links",
+    "inventory/us-east-1/photos-use1-green/ami-type/ng-al2",
+    "inventory/us-east-1/parity/argocd-app/photos/thumbnailer",
+)
+
+
+def argo_charts() -> list[ChartSpec]:
+    """Charts Argo CD deploys (the helm-installed add-ons are left to helm)."""
+    return [c for c in SANDBOX_CHARTS if c.name not in HELM_INSTALLED]
+
+
+def chart_namespace(chart: ChartSpec) -> str:
+    return SERVICE_NAMESPACE if chart.category == "service" else chart.name
+
+
+def chart_version_for(chart: ChartSpec, role: Role) -> str:
+    """Renovate bumps reach green first: green runs the newest, blue the one before."""
+    if role == "blue" and len(chart.versions) > 1:
+        return chart.versions[-2].version
+    return chart.latest.version
+
+
+@dataclass
+class KubeSeed:
+    """The objects and extra types one fake cluster serves."""
+
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    types: list[Any] = field(default_factory=list)
+
+
+def _nodes(spec: ClusterSpec, zone_suffixes: str = "acd") -> tuple[list[dict[str, Any]], int]:
+    nodes = []
+
+    def zone(i: int) -> str:
+        return f"{spec.region}{zone_suffixes[i % len(zone_suffixes)]}"
+
+    for ng in spec.nodegroups:
+        for i in range(ng.nodes):
+            nodes.append(
+                k.node(
+                    f"ip-{spec.short}-{ng.name}-{i}",
+                    f"v{ng.version}.9-eks-5e0fdde",
+                    labels={
+                        "eks.amazonaws.com/nodegroup": ng.name,
+                        "eks.amazonaws.com/capacityType": "ON_DEMAND",
+                    },
+                    instance_type=ng.instance_type,
+                    zone=zone(i),
+                    os_image="Amazon Linux 2"
+                    if ng.ami_type.startswith("AL2_")
+                    else "Amazon Linux 2023.8.20251020",
+                    created=_EPOCH,
+                )
+            )
+    for i in range(spec.karpenter_nodes):
+        nodes.append(
+            k.node(
+                f"ip-{spec.short}-karpenter-{i}",
+                f"v{spec.version}.9-eks-5e0fdde",
+                labels={"karpenter.sh/nodepool": "default", "karpenter.sh/capacity-type": "spot"},
+                zone=zone(i),
+                created=_EPOCH,
+            )
+        )
+    for i in range(spec.fargate_nodes):
+        nodes.append(
+            k.node(
+                f"fargate-ip-{spec.short}-{i}",
+                f"v{spec.version}.9-eks-5e0fdde",
+                labels={
+                    "eks.amazonaws.com/compute-type": "fargate",
+                    "eks.amazonaws.com/fargate-profile": "coredns",
+                },
+                zone=zone(i),
+                created=_EPOCH,
+            )
+        )
+    for i in range(spec.self_managed_nodes):
+        nodes.append(
+            k.node(
+                f"ip-{spec.short}-selfmanaged-{i}",
+                "v1.31.9-eks-5e0fdde",
+                labels={"alpha.eks.amazonaws.com/nodegroup-name": "gpu-self-managed"},
+                zone=zone(i),
+                created=_EPOCH,
+            )
+        )
+    extra_nodes = 0
+    if spec.pods_target:
+        # ~29 pods a node: add general nodes until the pods fit.
+        extra_nodes = max(0, spec.pods_target // 29 - len(nodes))
+        for i in range(extra_nodes):
+            nodes.append(
+                k.node(
+                    f"ip-{spec.short}-karpenter-x{i}",
+                    f"v{spec.version}.9-eks-5e0fdde",
+                    labels={"karpenter.sh/nodepool": "default"},
+                    zone=zone(i),
+                    created=_EPOCH,
+                )
+            )
+    return nodes, extra_nodes
+
+
+def _deployment_objects(
+    namespace: str,
+    name: str,
+    replicas: int,
+    node_names: list[str],
+    offset: int,
+    ready: int | None = None,
+) -> list[dict[str, Any]]:
+    deployment = k.deployment(
+        namespace, name, replicas=replicas, ready_replicas=ready, created=_EPOCH
+    )
+    replicaset = k.replicaset(namespace, name, replicas=replicas, owner=deployment, created=_EPOCH)
+    pods = [
+        k.pod(
+            namespace,
+            f"{replicaset['metadata']['name']}-{i:05d}",
+            node_name=node_names[(offset + i) % len(node_names)],
+            owner=replicaset,
+            labels={"app": name},
+            created=_EPOCH,
+            phase="Running" if ready is None or i < ready else "Pending",
+        )
+        for i in range(replicas)
+    ]
+    return [deployment, replicaset, *pods]
+
+
+def _daemonset_objects(namespace: str, name: str, node_names: list[str]) -> list[dict[str, Any]]:
+    daemonset = k.daemonset(namespace, name, desired=len(node_names), created=_EPOCH)
+    return [
+        daemonset,
+        *(
+            k.pod(
+                namespace,
+                f"{name}-{i:05d}",
+                node_name=node,
+                owner=daemonset,
+                labels={"app": name},
+                created=_EPOCH,
+            )
+            for i, node in enumerate(node_names)
+        ),
+    ]
+
+
+def kube_seed(spec: ClusterSpec) -> KubeSeed:
+    """Every Kubernetes object of one service cluster (Helm release Secrets come later)."""
+    seed = KubeSeed()
+    nodes, _ = _nodes(spec)
+    node_names = [n["metadata"]["name"] for n in nodes]
+    seed.objects += nodes
+    namespaces = {"default", "kube-system", SERVICE_NAMESPACE}
+    if spec.role == "management":
+        return _management_seed(seed, node_names, namespaces)
+    charts = [c for c in argo_charts() if c.name not in spec.apps_missing]
+    workloads = [c for c in charts if c.values.get("workload", {}).get("kind") != "DaemonSet"]
+    daemons = [c for c in charts if c not in workloads]
+    per_deployment = spec.replicas
+    if spec.pods_target:
+        daemon_pods = (len(daemons) + 2) * len(node_names)
+        per_deployment = max(spec.replicas, (spec.pods_target - daemon_pods) // len(workloads))
+    offset = 0
+    for chart in workloads:
+        namespace = chart_namespace(chart)
+        namespaces.add(namespace)
+        ready = 0 if chart.name in spec.apps_out_of_sync else None
+        seed.objects += _deployment_objects(
+            namespace, chart.name, per_deployment, node_names, offset, ready
+        )
+        seed.objects.append(
+            k.pdb(
+                namespace,
+                chart.name,
+                {"app": chart.name},
+                max_unavailable=1,
+                current_healthy=per_deployment,
+                desired_healthy=per_deployment - 1,
+                disruptions_allowed=1,
+                expected_pods=per_deployment,
+                created=_EPOCH,
+            )
+        )
+        offset += per_deployment
+    if spec.blocking_pdb:
+        seed.objects = [o for o in seed.objects if not _is_pdb(o, spec.blocking_pdb)]
+        seed.objects.append(
+            k.pdb(
+                SERVICE_NAMESPACE,
+                spec.blocking_pdb,
+                {"app": spec.blocking_pdb},
+                min_available="100%",
+                current_healthy=per_deployment,
+                desired_healthy=per_deployment,
+                disruptions_allowed=0,
+                expected_pods=per_deployment,
+                created=_EPOCH,
+            )
+        )
+    for chart in daemons:
+        namespaces.add(chart_namespace(chart))
+        seed.objects += _daemonset_objects(chart_namespace(chart), chart.name, node_names)
+    for name in ("aws-node", "kube-proxy"):
+        seed.objects += _daemonset_objects("kube-system", name, node_names)
+    for release in spec.helm_releases:
+        namespaces.add(release.namespace)
+    seed.objects += _legacy_api_objects(spec)
+    seed.objects.append(
+        k.secret(
+            SERVICE_NAMESPACE,
+            "photo-api-db",
+            data={"password": SECRET_SENTINEL.encode()},
+            created=_EPOCH,
+        )
+    )
+    if spec.serves_karpenter_v1beta1:
+        seed.types.append(KARPENTER_NODEPOOL_V1BETA1)
+        seed.objects.append(
+            k.custom(
+                "karpenter.sh/v1beta1",
+                "NodePool",
+                None,
+                "legacy-batch",
+                spec={"template": {"spec": {"nodeClassRef": {"name": "default"}}}},
+                created=_EPOCH,
+            )
+        )
+    seed.objects += [k.namespace(ns, created=_EPOCH) for ns in sorted(namespaces)]
+    return seed
+
+
+def _is_pdb(obj: dict[str, Any], name: str) -> bool:
+    return obj["kind"] == "PodDisruptionBudget" and obj["metadata"]["name"] == name
+
+
+def _legacy_api_objects(spec: ClusterSpec) -> list[dict[str, Any]]:
+    """Live objects whose last-applied manifest still names a removed API (kubent's view),
+    next to one already migrated (which must not be reported)."""
+    cron_applied = {
+        "apiVersion": "batch/v1beta1",
+        "kind": "CronJob",
+        "metadata": {"name": "nightly-prune", "namespace": SERVICE_NAMESPACE},
+        "spec": {"schedule": "0 3 * * *"},
+    }
+    migrated_applied = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "feed-migrated", "namespace": SERVICE_NAMESPACE},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "feed"}}},
+    }
+    objects = [
+        k.cronjob(
+            SERVICE_NAMESPACE,
+            "nightly-prune",
+            schedule="0 3 * * *",
+            last_applied=cron_applied,
+            created=_EPOCH,
+        ),
+        k.pdb(
+            SERVICE_NAMESPACE,
+            "feed-migrated",
+            {"app": "feed"},
+            max_unavailable=1,
+            current_healthy=2,
+            desired_healthy=1,
+            disruptions_allowed=1,
+            expected_pods=2,
+            last_applied=migrated_applied,
+            created=_EPOCH,
+        ),
+    ]
+    if spec.role == "green" and spec.region == "ap-northeast-1":
+        legacy_pdb = {
+            "apiVersion": "policy/v1beta1",
+            "kind": "PodDisruptionBudget",
+            "metadata": {"name": "legacy-worker", "namespace": SERVICE_NAMESPACE},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "legacy-worker"}}},
+        }
+        objects.append(
+            k.pdb(
+                SERVICE_NAMESPACE,
+                "legacy-worker",
+                {"app": "legacy-worker"},
+                min_available=1,
+                current_healthy=0,
+                desired_healthy=1,
+                disruptions_allowed=0,
+                expected_pods=0,
+                last_applied=legacy_pdb,
+                created=_EPOCH,
+            )
+        )
+    return objects
+
+
+def _management_seed(seed: KubeSeed, node_names: list[str], namespaces: set[str]) -> KubeSeed:
+    namespaces.add(ARGOCD_NAMESPACE)
+    seed.types.append(ARGO_APPLICATION)
+    for name in ("argocd-server", "argocd-repo-server", "argocd-applicationset-controller"):
+        seed.objects += _deployment_objects(ARGOCD_NAMESPACE, name, 1, node_names, 0)
+    seed.objects += [k.namespace(ns, created=_EPOCH) for ns in sorted(namespaces)]
+    return seed
+
+
+def argocd_objects(
+    specs: list[ClusterSpec], repo_url: str, servers: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Applications (one per chart and service cluster) and Argo CD's cluster Secrets."""
+    objects = []
+    for spec in specs:
+        if spec.role == "management":
+            continue
+        objects.append(
+            k.secret(
+                ARGOCD_NAMESPACE,
+                f"cluster-{spec.name}",
+                labels={"argocd.argoproj.io/secret-type": "cluster"},
+                data={
+                    "name": spec.name.encode(),
+                    "server": servers[spec.name].encode(),
+                    "config": (
+                        '{"bearerToken": "' + ARGOCD_TOKEN_SENTINEL + '", '
+                        '"tlsClientConfig": {"insecure": false}}'
+                    ).encode(),
+                },
+                created=_EPOCH,
+            )
+        )
+        for chart in argo_charts():
+            if chart.name in spec.apps_missing:
+                continue
+            out_of_sync = chart.name in spec.apps_out_of_sync
+            version = chart_version_for(chart, spec.role)
+            objects.append(
+                k.custom(
+                    "argoproj.io/v1alpha1",
+                    "Application",
+                    ARGOCD_NAMESPACE,
+                    f"{chart.name}-{spec.short}",
+                    spec={
+                        "project": "photos",
+                        "source": {
+                            "repoURL": repo_url,
+                            "chart": chart.name,
+                            "targetRevision": version,
+                            "helm": {"valuesObject": {"replicaCount": spec.replicas}},
+                        },
+                        "destination": {"name": spec.name, "namespace": chart_namespace(chart)},
+                        "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
+                    },
+                    status={
+                        "sync": {
+                            "status": "OutOfSync" if out_of_sync else "Synced",
+                            "revision": version,
+                        },
+                        "health": {"status": "Degraded" if out_of_sync else "Healthy"},
+                        "reconciledAt": (_EPOCH + timedelta(days=170)).strftime(
+                            "%Y-%m-%dT%H:%M:%SZ"
+                        ),
+                    },
+                    created=_EPOCH,
+                )
+            )
+    return objects
