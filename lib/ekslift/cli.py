@@ -27,8 +27,8 @@ EXIT_PASS, EXIT_GATE, EXIT_USAGE, EXIT_TOOL = (
     runner.EXIT_USAGE,
     runner.EXIT_TOOL,
 )
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 _VERDICT_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "red"}
 
 

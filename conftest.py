@@ -1,0 +1,56 @@
+"""Test-session plumbing shared by `tests/` and the notebooks run under nbval.
+
+The sandbox runs as its own process (notebook kernels must reach it over HTTP), started
+once per session, only if a collected test needs it, and always stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ekslift.sandbox import control
+
+_state: dict[str, object] = {}
+
+
+def _sandbox() -> control.SandboxState:
+    if "state" not in _state:
+        directory = Path(tempfile.mkdtemp(prefix="ekslift-test-sandbox-"))
+        state = control.up(directory)
+        _state.update(state=state, dir=directory)
+        archive = Path(tempfile.mkdtemp(prefix="ekslift-test-runs-"))
+        _state["archive"] = archive
+        os.environ.update(state.env)
+        os.environ["EKSLIFT_ARCHIVE_DIR"] = str(archive)
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+            os.environ.pop(name, None)
+    return _state["state"]  # type: ignore[return-value]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Notebook cells cannot take fixtures: start the sandbox before their kernels start."""
+    if any(str(item.fspath).endswith(".ipynb") for item in session.items):
+        _sandbox()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if "dir" in _state:
+        control.down(_state["dir"])  # type: ignore[arg-type]
+        shutil.rmtree(_state["dir"], ignore_errors=True)  # type: ignore[arg-type]
+        shutil.rmtree(_state["archive"], ignore_errors=True)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> control.SandboxState:
+    """The running sandbox; its environment (AWS endpoint, KUBECONFIG...) is exported."""
+    return _sandbox()
+
+
+@pytest.fixture(scope="session")
+def archive_dir(sandbox: control.SandboxState) -> Path:
+    return Path(os.environ["EKSLIFT_ARCHIVE_DIR"])

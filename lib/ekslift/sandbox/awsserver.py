@@ -1,0 +1,344 @@
+"""The sandbox's AWS side: moto's server over real HTTP, completed where moto 5.2 falls short.
+
+boto3 reaches it like any AWS endpoint, through ``AWS_ENDPOINT_URL``, so the library has no
+sandbox-only code path. Three things are added to plain ``ThreadedMotoServer``:
+
+* the EKS and CloudWatch calls moto lacks or gets wrong (``eks_extra``,
+  ``cloudwatch_extra``), installed into moto's own routing before the first request;
+* a fault hook, so tests (in this process or another) can make an operation fail a few
+  times with a throttling or server error and watch botocore retry it:
+  ``POST /_sandbox/faults`` with ``{"operation": "DescribeCluster", "status": 400,
+  "code": "ThrottlingException", "times": 2}``; ``GET`` lists armed faults,
+  ``DELETE`` disarms all;
+* ``POST /moto-api/reset`` also clears the added state and the armed faults.
+
+The hook and the reset are a WSGI middleware in front of moto's dispatcher. moto builds
+that dispatcher inside its server thread, so :meth:`AwsSandbox.start` wraps it through
+the werkzeug server's ``app`` attribute right after start-up, before anyone knows the port.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import logging
+import re
+import threading
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs
+
+import botocore.session
+from botocore.exceptions import UnknownServiceError
+from moto.server import ThreadedMotoServer
+
+from ekslift.sandbox import cloudwatch_extra, eks_extra
+
+log = logging.getLogger(__name__)
+
+FAULTS_PATH = "/_sandbox/faults"
+RESET_PATH = "/moto-api/reset"
+
+# SigV4 signing names that differ from botocore's service names (for REST route matching).
+_SIGNING_TO_SERVICE = {"monitoring": "cloudwatch", "elasticloadbalancing": "elbv2"}
+
+# What an injected fault says when the caller names no error code: codes botocore's
+# retry handlers treat as throttling (400/429) or that go with a transient status.
+_DEFAULT_CODES = {
+    400: "ThrottlingException",
+    429: "TooManyRequestsException",
+    500: "InternalFailure",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+@dataclass
+class Fault:
+    """An armed fault: the next ``times`` calls of ``operation`` fail with ``status``/``code``.
+
+    ``service`` (botocore's name, e.g. ``eks``) narrows the match when two services share
+    an operation name; without it any service matches.
+    """
+
+    operation: str
+    status: int = 503
+    code: str = ""
+    message: str = "Fault injected by the ekslift sandbox"
+    times: int = 1
+    service: str | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    def __post_init__(self) -> None:
+        if not self.code:
+            self.code = _DEFAULT_CODES.get(self.status, "InternalFailure")
+        if self.times < 1:
+            raise ValueError("times must be at least 1")
+
+
+class FaultBook:
+    """The armed faults, shared by the server threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def arm(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def armed(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
+    def take(self, service: str | None, operation: str) -> Fault | None:
+        """The first fault matching this call, spending one of its ``times``."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.operation == operation and fault.service in (None, service):
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+
+# ------------------------------------------------------------------ request identification
+
+
+def _signing_service(environ: dict[str, Any]) -> str | None:
+    """The service named in the SigV4 credential scope (``.../region/service/aws4_request``)."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    match = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request", auth)
+    if match is None:
+        return None
+    return _SIGNING_TO_SERVICE.get(match.group(1), match.group(1))
+
+
+@functools.cache
+def _rest_routes(service: str) -> list[tuple[str, re.Pattern[str], str]]:
+    """(method, path regex, operation) of a REST service, most specific path first."""
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except UnknownServiceError:  # a signing name botocore has no model for
+        return []
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        path = http["requestUri"].partition("?")[0]
+        pattern = ""
+        for literal, label in re.findall(r"([^{]*)(\{[^}]*\})?", path):
+            pattern += re.escape(literal)
+            if label:
+                pattern += ".+" if label.endswith("+}") else "[^/]+"
+        routes.append((http["method"], re.compile(f"^{pattern}/?$"), name))
+    routes.sort(key=lambda r: len(r[1].pattern.replace("[^/]+", "")), reverse=True)
+    return routes
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """Read the request body and put it back, so moto still sees it."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def identify(environ: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(service, operation) of a request, whichever protocol it speaks."""
+    service = _signing_service(environ)
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return service, target.rsplit(".", 1)[-1]
+    path = environ.get("PATH_INFO", "")
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        action = parse_qs(_read_body(environ).decode("utf-8", "replace")).get("Action")
+        if action:
+            return service, action[0]
+    if service:
+        method = environ.get("REQUEST_METHOD", "GET")
+        for route_method, regex, name in _rest_routes(service):
+            if route_method == method and regex.match(path):
+                return service, name
+    return service, None
+
+
+def _fault_response(
+    environ: dict[str, Any], service: str | None, fault: Fault
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """The error as the caller's protocol spells it, so botocore parses the code."""
+    status = f"{fault.status} Injected"
+    request_id = str(uuid.uuid4())
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        body = json.dumps({"__type": fault.code, "message": fault.message}).encode()
+        return status, [("Content-Type", "application/x-amz-json-1.0")], body
+    protocol = "query"
+    if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        try:
+            protocol = botocore.session.get_session().get_service_model(service or "").protocol
+        except UnknownServiceError:
+            protocol = "rest-json"
+    if protocol == "rest-json":
+        body = json.dumps({"message": fault.message}).encode()
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", fault.code)]
+        return status, [*headers, ("x-amzn-RequestId", request_id)], body
+    xml = (
+        "<ErrorResponse><Error><Type>Sender</Type>"
+        f"<Code>{fault.code}</Code><Message>{fault.message}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return status, [("Content-Type", "text/xml")], xml.encode()
+
+
+# ---------------------------------------------------------------------------- middleware
+
+
+class SandboxMiddleware:
+    """Fault hook and full reset in front of moto's WSGI dispatcher."""
+
+    def __init__(self, app: WsgiApp, faults: FaultBook, on_reset: Callable[[], None]) -> None:
+        self.app = app
+        self.faults = faults
+        self.on_reset = on_reset
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == FAULTS_PATH:
+            return self._faults_api(environ, start_response)
+        if path == RESET_PATH and environ.get("REQUEST_METHOD") == "POST":
+            self.on_reset()
+        elif self.faults.armed():
+            service, operation = identify(environ)
+            fault = self.faults.take(service, operation) if operation else None
+            if fault is not None:
+                log.info("injecting %s %s into %s.%s", fault.status, fault.code, service, operation)
+                status, headers, body = _fault_response(environ, service, fault)
+                start_response(status, [*headers, ("Content-Length", str(len(body)))])
+                return [body]
+        return self.app(environ, start_response)
+
+    def _faults_api(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method == "POST":
+            try:
+                spec = json.loads(_read_body(environ) or b"{}")
+                fault = self.faults.arm(Fault(**spec))
+            except (TypeError, ValueError) as exc:
+                return _json(start_response, "400 Bad Request", {"message": str(exc)})
+            return _json(start_response, "201 Created", asdict(fault))
+        if method == "GET":
+            return _json(
+                start_response, "200 OK", {"faults": [asdict(f) for f in self.faults.armed()]}
+            )
+        if method == "DELETE":
+            self.faults.clear()
+            start_response("204 No Content", [("Content-Length", "0")])
+            return [b""]
+        return _json(start_response, "405 Method Not Allowed", {"message": method})
+
+
+def _json(start_response: StartResponse, status: str, payload: Any) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
+# ---------------------------------------------------------------------------------- server
+
+
+class AwsSandbox:
+    """moto's threaded server with the sandbox's additions; one per process.
+
+    moto keeps its backends per process, and so do the additions (``eks`` below), so a
+    second sandbox in the same process would share state with the first.
+
+    >>> with AwsSandbox() as aws:                       # doctest: +SKIP
+    ...     os.environ.update(aws.environment())
+    ...     aws.eks.add_insight("us-east-1", "blue", {...})
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, quiet: bool = True) -> None:
+        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._quiet = quiet
+        self.faults = FaultBook()
+        self.eks = eks_extra.STATE
+        self._url: str | None = None
+
+    def start(self) -> AwsSandbox:
+        eks_extra.install()
+        cloudwatch_extra.install()
+        if self._quiet:
+            # moto's request handler logs every request through werkzeug's logger.
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server.start()
+        wsgi_server = self._server._server  # moto exposes no other handle on it
+        assert wsgi_server is not None
+        wsgi_server.app = SandboxMiddleware(wsgi_server.app, self.faults, self._reset_extras)
+        host, port = self._server.get_host_and_port()
+        self._url = f"http://{host}:{port}"
+        log.info("AWS sandbox listening on %s", self._url)
+        return self
+
+    @property
+    def url(self) -> str:
+        """The endpoint for ``AWS_ENDPOINT_URL``."""
+        if self._url is None:
+            raise RuntimeError("The AWS sandbox is not running; call start() first.")
+        return self._url
+
+    def environment(self) -> dict[str, str]:
+        """Environment variables that point boto3 (in any process) at this sandbox."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+        }
+
+    def stop(self) -> None:
+        if self._url is not None:
+            self._server.stop()
+            self._url = None
+
+    def reset(self) -> None:
+        """Clear all AWS state, moto's and the sandbox's, through the same route as anyone."""
+        request = urllib.request.Request(self.url + RESET_PATH, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            answer.read()
+
+    def arm_fault(self, fault: Fault) -> Fault:
+        """Arm a fault from this process (other processes POST to ``/_sandbox/faults``)."""
+        return self.faults.arm(fault)
+
+    def _reset_extras(self) -> None:
+        self.eks.reset()
+        self.faults.clear()
+
+    def __enter__(self) -> AwsSandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
