@@ -1,0 +1,123 @@
+"""Fix help: unified diffs for findings that only need a new apiVersion.
+
+A diff is offered only where it is safe to apply blindly: a plain manifest file (not a
+template, not stdin), a fact with ``fields_change: false`` and a replacement of the same
+kind.  Everything else gets the fact's note saying what must change, and no diff, because a
+half-right automatic edit of an Ingress or a PodDisruptionBudget is worse than none.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .facts import FactSet, Targets
+from .findings import Finding
+
+
+@dataclass(frozen=True)
+class FixSuggestion:
+    """A finding's fix: a diff hunk applied to its file, or the reason there is none."""
+
+    finding: Finding
+    new_api_version: str | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class FixResult:
+    patch: str
+    suggestions: tuple[FixSuggestion, ...]
+
+    @property
+    def manual(self) -> list[FixSuggestion]:
+        return [s for s in self.suggestions if s.new_api_version is None]
+
+
+def plan_fix(finding: Finding, facts: FactSet, targets: Targets) -> FixSuggestion:
+    """Decide whether ``finding`` can be fixed by rewriting its apiVersion alone."""
+    fact = facts.by_id(finding.rule) if finding.rule else None
+    if fact is None or finding.severity is None:
+        return FixSuggestion(finding, None, "no matching fact")
+    if finding.source != "file" or not finding.file or finding.file.startswith("<"):
+        return FixSuggestion(finding, None, "not a plain manifest file; fix it at its source")
+    chain = [fact]
+    best = facts.best_replacement(fact, targets)
+    if best is not None:
+        chain.append(best)
+    for hop in chain:
+        if hop.fields_change:
+            return FixSuggestion(finding, None, hop.note() or "fields must change too")
+    final = chain[-1]
+    if not final.replacement or final.replacement_kind:
+        return FixSuggestion(finding, None, final.note() or "no replacement API")
+    return FixSuggestion(finding, final.replacement)
+
+
+def _api_line_pattern(old: str) -> re.Pattern[str]:
+    # `apiVersion: old`, quoted or not, in block, flow or JSON style, and nothing else.
+    return re.compile(
+        r"""(?P<pre>["']?apiVersion["']?\s*:\s*["']?)"""
+        + re.escape(old)
+        + r"""(?P<post>["']?\s*(?:[,}\]#]|$))"""
+    )
+
+
+def _rewrite(lines: list[str], line_no: int, old: str, new: str) -> bool:
+    index = line_no - 1
+    if not 0 <= index < len(lines):
+        return False
+    body = lines[index].rstrip("\r\n")
+    ending = lines[index][len(body) :]
+    pattern = _api_line_pattern(old)
+    if len(pattern.findall(body)) != 1:
+        return False
+    lines[index] = pattern.sub(lambda m: m["pre"] + new + m["post"], body) + ending
+    return True
+
+
+def suggest_fixes(findings: Iterable[Finding], facts: FactSet, targets: Targets) -> FixResult:
+    """One patch (``git apply``-able) for every file, plus the findings needing a person."""
+    suggestions = [plan_fix(f, facts, targets) for f in findings if f.severity]
+    by_file: dict[str, list[FixSuggestion]] = defaultdict(list)
+    for suggestion in suggestions:
+        if suggestion.new_api_version is not None:
+            by_file[suggestion.finding.file or ""].append(suggestion)
+    final: list[FixSuggestion] = [s for s in suggestions if s.new_api_version is None]
+    patches: list[str] = []
+    for path in sorted(by_file):
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            final.extend(
+                FixSuggestion(s.finding, None, f"cannot read file: {exc.strerror}")
+                for s in by_file[path]
+            )
+            continue
+        before = raw.decode("utf-8-sig").splitlines(keepends=True)
+        after = list(before)
+        for suggestion in by_file[path]:
+            finding = suggestion.finding
+            assert suggestion.new_api_version is not None and finding.line is not None
+            if _rewrite(after, finding.line, finding.api_version, suggestion.new_api_version):
+                final.append(suggestion)
+            else:
+                final.append(
+                    FixSuggestion(
+                        finding, None, "apiVersion is not written on one plain line; edit by hand"
+                    )
+                )
+        if after != before:
+            label = path.lstrip("/")
+            diff = difflib.unified_diff(before, after, f"a/{label}", f"b/{label}")
+            patches.append(
+                "".join(
+                    line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                    for line in diff
+                )
+            )
+    return FixResult(patch="".join(patches), suggestions=tuple(final))

@@ -1,0 +1,302 @@
+"""Renderers for a :class:`ScanReport`: text, json, csv, markdown and SARIF 2.1.0.
+
+Text, CSV and markdown show merged object rows (one per object, sources listed); JSON
+carries rows *and* the raw findings so that notebooks and other tools need not re-merge;
+SARIF carries only file findings, because code scanning can annotate nothing else.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from .facts import FactSet
+from .findings import Finding, ObjectRow, ScanProblem, ScanReport
+
+#: Bumped whenever a key is renamed or removed from the JSON output.
+SCHEMA_VERSION = 1
+FORMATS = ("text", "json", "csv", "markdown", "sarif")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_LEVELS = {"removed": "error", "replacement-unavailable": "warning", "deprecated": "warning"}
+
+_COLUMNS = ("SEVERITY", "KIND", "NAME", "NAMESPACE", "API", "REPLACEMENT", "SOURCES", "WHERE")
+
+
+def _row_cells(row: ObjectRow) -> list[str]:
+    lead = row.authoritative
+    where = lead.location or (f"cluster {lead.cluster}" if lead.cluster else "")
+    return [
+        row.severity or "resolved",
+        lead.kind,
+        lead.name or "-",
+        lead.namespace or "-",
+        lead.api_version,
+        lead.replacement or "-",
+        ",".join(row.sources),
+        where,
+    ]
+
+
+def _summary(report: ScanReport) -> str:
+    counts = report.counts()
+    parts = [f"{count} {severity}" for severity, count in counts.items()]
+    errors = len(report.errors())
+    warnings = len(report.problems) - errors
+    return (
+        f"target {report.targets.kubernetes}: " + ", ".join(parts) + f"; {errors} input errors"
+        f", {warnings} warnings"
+    )
+
+
+def render_text(report: ScanReport, facts: FactSet) -> str:
+    rows = [_row_cells(row) for row in report.rows()]
+    out: list[str] = []
+    if rows:
+        widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(_COLUMNS)]
+        out.append("  ".join(c.ljust(w) for c, w in zip(_COLUMNS, widths, strict=True)).rstrip())
+        out.extend(
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+        )
+        notes = [(r, row.note) for r, row in zip(rows, report.rows(), strict=True) if row.note]
+        if notes:
+            out.append("")
+            out.append("What to change:")
+            out.extend(f"  {r[1]} {r[2]} ({r[4]}): {note}" for r, note in notes)
+    else:
+        out.append("No objects on APIs deprecated or removed in the target were found.")
+    if report.problems:
+        out.append("")
+        out.append("Input problems:")
+        out.extend(
+            f"  {p.level}: {p.location}: {p.message}" for p in _sorted_problems(report.problems)
+        )
+    out.append("")
+    out.append(_summary(report))
+    return "\n".join(out) + "\n"
+
+
+def _sorted_problems(problems: Sequence[ScanProblem]) -> list[ScanProblem]:
+    return sorted(problems, key=lambda p: (p.file, p.line or 0, p.message))
+
+
+def report_dict(report: ScanReport) -> dict[str, Any]:
+    """The JSON document; ``schema_version`` lets consumers detect incompatible changes."""
+    rows = []
+    for row in report.rows():
+        lead = row.authoritative
+        rows.append(
+            {
+                "severity": row.severity,
+                "cluster": lead.cluster,
+                "namespace": lead.namespace,
+                "kind": lead.kind,
+                "name": lead.name,
+                "api_version": lead.api_version,
+                "replacement": lead.replacement,
+                "rule": lead.rule,
+                "sources": list(row.sources),
+                "authoritative_source": lead.source,
+                "disagreement": row.disagreement,
+                "location": lead.location or None,
+                "note": row.note,
+                "findings": [f.to_dict() for f in row.findings],
+            }
+        )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "ekslift", "version": __version__},
+        "target_versions": report.targets.as_dict(),
+        "sources_scanned": list(report.sources_scanned),
+        "summary": {**report.counts(), "input_errors": len(report.errors())},
+        "exit_code": report.exit_code(),
+        "rows": rows,
+        "problems": [p.to_dict() for p in _sorted_problems(report.problems)],
+        "stats": dict(report.stats),
+    }
+
+
+def render_json(report: ScanReport, facts: FactSet) -> str:
+    return json.dumps(report_dict(report), indent=2) + "\n"
+
+
+_CSV_COLUMNS = (
+    "severity",
+    "cluster",
+    "namespace",
+    "kind",
+    "name",
+    "api_version",
+    "replacement",
+    "sources",
+    "location",
+    "rule",
+    "note",
+)
+
+
+def render_csv(report: ScanReport, facts: FactSet) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(_CSV_COLUMNS)
+    for row in report.rows():
+        lead = row.authoritative
+        writer.writerow(
+            [
+                row.severity or "resolved",
+                lead.cluster or "",
+                lead.namespace or "",
+                lead.kind,
+                lead.name or "",
+                lead.api_version,
+                lead.replacement,
+                " ".join(row.sources),
+                lead.location,
+                lead.rule or "",
+                row.note,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: ScanReport, facts: FactSet) -> str:
+    out = [f"### API scan for Kubernetes {report.targets.kubernetes}", ""]
+    rows = report.rows()
+    if rows:
+        header = (*_COLUMNS, "NOTE")
+        out.append("| " + " | ".join(h.title() for h in header) + " |")
+        out.append("|" + "---|" * len(header))
+        for row in rows:
+            cells = [*_row_cells(row), row.note]
+            out.append("| " + " | ".join(_md(c) for c in cells) + " |")
+    else:
+        out.append("No objects on APIs deprecated or removed in the target were found.")
+    if report.problems:
+        out += ["", "**Input problems**", ""]
+        out.extend(
+            f"- {p.level}: `{_md(p.location)}`: {_md(p.message)}"
+            for p in _sorted_problems(report.problems)
+        )
+    out += ["", _summary(report)]
+    return "\n".join(out) + "\n"
+
+
+def _sarif_uri(path: str) -> str:
+    """Repository-relative POSIX URIs, which code scanning maps onto the checkout."""
+    candidate = Path(path)
+    if candidate.is_absolute():
+        try:
+            candidate = candidate.relative_to(Path.cwd())
+        except ValueError:
+            return candidate.as_uri()
+    return candidate.as_posix()
+
+
+def _file_findings(report: ScanReport) -> list[Finding]:
+    return [
+        f
+        for f in report.findings
+        if f.source == "file" and f.severity and f.file and f.line and not f.file.startswith("<")
+    ]
+
+
+def sarif_dict(report: ScanReport, facts: FactSet) -> dict[str, Any]:
+    """SARIF 2.1.0 with one rule per fact that matched and an exact startLine per result."""
+    findings = sorted(_file_findings(report), key=lambda f: (f.file or "", f.line or 0))
+    rule_ids = sorted({f.rule for f in findings if f.rule})
+    rules = []
+    for rule_id in rule_ids:
+        fact = facts.by_id(rule_id)
+        rule: dict[str, Any] = {
+            "id": rule_id,
+            "name": rule_id.replace("/", "_").replace(".", "_").replace("*", "all"),
+            "shortDescription": {"text": f"{rule_id} is deprecated or removed"},
+        }
+        if fact is not None:
+            when = []
+            if fact.deprecated_in:
+                when.append(f"deprecated in {fact.component} {fact.deprecated_in}")
+            if fact.removed_in:
+                when.append(f"removed in {fact.component} {fact.removed_in}")
+            rule["fullDescription"] = {
+                "text": f"{fact.group_version} {fact.kind or '(all kinds)'}"
+                f": {', '.join(when)}. {fact.note()}".strip()
+            }
+            if fact.link:
+                rule["helpUri"] = fact.link
+            rule["defaultConfiguration"] = {"level": "error" if fact.removed_in else "warning"}
+        rules.append(rule)
+    index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    results = []
+    for finding in findings:
+        assert finding.severity is not None and finding.rule is not None
+        what = f"{finding.kind} {finding.name or '(unnamed)'} uses {finding.api_version}"
+        verdict = {
+            "removed": f"removed in Kubernetes {report.targets.kubernetes}",
+            "replacement-unavailable": "deprecated; its replacement is not served by the target",
+            "deprecated": "deprecated",
+        }[finding.severity]
+        move = f"; use {finding.replacement}" if finding.replacement else ""
+        results.append(
+            {
+                "ruleId": finding.rule,
+                "ruleIndex": index[finding.rule],
+                "level": SARIF_LEVELS[finding.severity],
+                "message": {"text": f"{what}, {verdict}{move}."},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": _sarif_uri(finding.file or "")},
+                            "region": {"startLine": finding.line},
+                        }
+                    }
+                ],
+            }
+        )
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "ekslift",
+                        "version": __version__,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+
+
+def render_sarif(report: ScanReport, facts: FactSet) -> str:
+    return json.dumps(sarif_dict(report, facts), indent=2) + "\n"
+
+
+RENDERERS: dict[str, Callable[[ScanReport, FactSet], str]] = {
+    "text": render_text,
+    "json": render_json,
+    "csv": render_csv,
+    "markdown": render_markdown,
+    "sarif": render_sarif,
+}
+
+
+def render(report: ScanReport, fmt: str, facts: FactSet) -> str:
+    """Render ``report`` in one of :data:`FORMATS`."""
+    try:
+        renderer = RENDERERS[fmt]
+    except KeyError:
+        formats = ", ".join(FORMATS)
+        raise ValueError(f"unknown output format {fmt!r}; use one of {formats}") from None
+    return renderer(report, facts)
