@@ -27,7 +27,8 @@ EXIT_PASS, EXIT_GATE, EXIT_USAGE, EXIT_TOOL = (
     runner.EXIT_USAGE,
     runner.EXIT_TOOL,
 )
-console = Console(highlight=False, soft_wrap=True)
+# Piped output (CI logs) gets wide tables instead of rich's 80-column default.
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 _VERDICT_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "red"}
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+from IPython.display import Image
 from matplotlib.figure import Figure
 
 from ekslift.gate import Finding, StepResult, conclude, enforce, findings_table
@@ -27,10 +28,11 @@ class StepContext:
     run_dir: Path
     artefacts: Path
 
-    def save_figure(self, figure: Figure, name: str) -> Path:
+    def save_figure(self, figure: Figure, name: str) -> Image:
+        """Keep the plot as an artefact and return it for display (HTML exports embed it)."""
         path = self.artefacts / f"{name}.png"
         figure.savefig(path, dpi=110)
-        return path
+        return Image(data=path.read_bytes(), format="png", alt=name)
 
     def conclude(self, findings: list[Finding]) -> StepResult:
         return conclude(self.run_dir, self.step, findings, self.params)

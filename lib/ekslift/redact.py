@@ -49,11 +49,12 @@ def redact_text(text: str) -> str:
 
 
 def redact_notebook(nb: Any) -> int:
-    """Redact every text output of an nbformat notebook in place; returns cells changed."""
+    """Redact sources and text outputs of an nbformat notebook in place; returns changes."""
     changed = 0
     for cell in nb.cells:
-        if cell.get("cell_type") != "code":
-            continue
+        source = redact_text(cell.get("source", ""))
+        changed += source != cell.get("source", "")
+        cell["source"] = source
         for output in cell.get("outputs", []):
             before = repr(output)
             if "text" in output:

@@ -47,15 +47,14 @@ def print_inventory(
         frame = inventory.frame(name)
         if not frame.empty:
             console.print(_rich_table(name, frame.drop(columns=["support"], errors="ignore")))
-    findings = pd.DataFrame(
-        [
-            {"severity": f.severity, "id": f.id, "title": f.title}
-            for f in result.findings
-            if f.severity != "info"
-        ]
-    )
-    if not findings.empty:
-        console.print(_rich_table("findings", findings, limit=200))
+    waived = {w.finding_id for w in result.waivers}
+    for finding in result.findings:
+        if finding.severity == "info":
+            continue
+        label = "waived" if finding.id in waived else finding.severity
+        console.print(f"{label.upper():8} {finding.id}\n         {finding.title}")
+        if finding.action:
+            console.print(f"         → {finding.action}")
     console.print(f"gate {result.step}: {result.verdict} — {result.summary}")
 
 

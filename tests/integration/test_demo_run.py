@@ -1,0 +1,118 @@
+"""`ekslift run` against the sandbox, as `make demo` does it: archive, waivers, resume, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ekslift import archive
+from ekslift.sandbox.scenario import (
+    ARGOCD_TOKEN_SENTINEL,
+    HELM_VALUE_SENTINEL,
+    SECRET_SENTINEL,
+)
+
+pytestmark = pytest.mark.sandbox
+EKSLIFT = str(Path(".venv/bin/ekslift").resolve())
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [EKSLIFT, *args], capture_output=True, text=True, env=env or dict(os.environ), timeout=900
+    )
+
+
+def run_dir_of(output: str) -> Path:
+    line = next(x for x in output.splitlines() if "archived in" in x)
+    return Path(line.split("archived in", 1)[1].strip())
+
+
+@pytest.fixture(scope="module")
+def demo_run(sandbox, archive_dir) -> tuple[subprocess.CompletedProcess[str], Path]:
+    done = run("run", "--params", "params/demo.yaml")
+    return done, run_dir_of(done.stdout)
+
+
+def test_demo_run_passes_with_waivers(demo_run) -> None:
+    done, run_dir = demo_run
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "step 1/" in done.stdout and "01-inventory: warn" in done.stdout
+    manifest = archive.load_manifest(run_dir)
+    assert manifest.verdict == "warn"
+    assert manifest.steps and all(s.status == "done" for s in manifest.steps)
+    assert manifest.waivers["01-inventory"], "the manifest must record the accepted blockers"
+    assert manifest.versions["helm"].startswith("v")
+    assert manifest.operator and manifest.git_commit
+
+
+def test_archive_is_complete_and_hashes_match(demo_run) -> None:
+    _, run_dir = demo_run
+    manifest = archive.load_manifest(run_dir)
+    for step in manifest.steps:
+        for rel in (
+            f"notebooks/{step.step}.ipynb",
+            f"html/{step.step}.html",
+            f"results/{step.step}.json",
+        ):
+            assert rel in manifest.files, rel
+    assert "artefacts/01-inventory/support-timeline.png" in manifest.files
+    assert archive.verify(run_dir) == []
+    html = (run_dir / "html" / "01-inventory.html").read_text()
+    assert "Blue/green parity" in html and "<img" in html
+    result = json.loads((run_dir / "results" / "01-inventory.json").read_text())
+    assert result["schema_version"] == 1 and result["verdict"] == "warn"
+
+
+def test_nothing_secret_is_archived(demo_run) -> None:
+    _, run_dir = demo_run
+    secrets = (SECRET_SENTINEL, HELM_VALUE_SENTINEL, ARGOCD_TOKEN_SENTINEL, "testing-secret")
+    for path in run_dir.rglob("*"):
+        if path.is_file() and path.suffix != ".png":
+            text = path.read_text(errors="replace")
+            for secret in secrets:
+                assert secret not in text, f"{secret} leaked into {path}"
+
+
+def test_runs_list_and_show(demo_run, archive_dir) -> None:
+    _, run_dir = demo_run
+    listing = run("runs", "--archive-dir", str(archive_dir), "list")
+    assert run_dir.name in listing.stdout
+    shown = run("runs", "--archive-dir", str(archive_dir), "show", run_dir.name[-20:])
+    assert shown.returncode == 0 and "all file hashes match" in shown.stdout
+
+
+def test_unwaived_blocker_fails_then_resume_continues(sandbox, archive_dir, tmp_path) -> None:
+    params = yaml.safe_load(Path("params/demo.yaml").read_text())
+    dropped = params["waivers"].pop(0)
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(yaml.safe_dump(params))
+    failed = run("run", "--params", str(strict), "--only", "inventory")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "01-inventory: fail" in failed.stdout
+    run_dir = run_dir_of(failed.stdout)
+    notebook = (run_dir / "notebooks" / "01-inventory.ipynb").read_text()
+    assert "GateFailed" in notebook and dropped["id"] in notebook
+
+    params["waivers"].insert(0, dropped)
+    strict.write_text(yaml.safe_dump(params))
+    resumed = run("run", "--resume", str(run_dir), "--params", str(strict), "--only", "inventory")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    manifest = archive.load_manifest(run_dir)
+    assert manifest.steps[0].verdict == "warn"
+    assert manifest.params_history == ["params.1.yaml"]
+    assert archive.verify(run_dir) == []
+
+
+def test_bad_params_exit_2(sandbox, tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        Path("params/demo.yaml").read_text().replace("target_version:", "target_versoin:")
+    )
+    done = run("run", "--params", str(bad))
+    assert done.returncode == 2
+    assert "target_versoin: unknown key" in done.stderr

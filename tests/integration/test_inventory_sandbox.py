@@ -1,0 +1,155 @@
+"""Step 1 against the sandbox: every seeded blocker found, and only those; faults survived."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ekslift import aws
+from ekslift.cli import main
+from ekslift.gate import judge
+from ekslift.inventory.report import STEP, collect
+from ekslift.params import load_params
+from ekslift.sandbox.scenario import SEEDED_BLOCKERS
+from ekslift.tools import find_binary
+
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture(scope="module")
+def params(sandbox):
+    aws.clear_cache()
+    return load_params("params/demo.yaml")
+
+
+@pytest.fixture(scope="module")
+def inventory(params):
+    return collect(params)
+
+
+def blockers(inventory, params) -> set[str]:
+    result = judge(STEP, inventory.findings, params)
+    return {f.id for f in result.findings if f.severity == "blocker"}
+
+
+def test_every_seeded_blocker_is_found(inventory, params) -> None:
+    found = blockers(inventory, params)
+    assert set(SEEDED_BLOCKERS) <= found
+    insights = {f for f in found if "/insight/" in f}
+    assert {i.split("/")[2] for i in insights} == {"photos-apne1-green", "photos-use1-green"}
+    assert found - set(SEEDED_BLOCKERS) == insights
+
+
+def test_blue_facts_are_information_only(inventory, params) -> None:
+    result = judge(STEP, inventory.findings, params)
+    blue = [f for f in result.findings if f.role == "blue"]
+    assert blue, "blue clusters should be reported"
+    assert {f.severity for f in blue} <= {"info", "warning"}
+    assert all(f.id.endswith("/support/" + f.cluster) for f in blue if f.severity == "warning")
+
+
+def test_tables_cover_every_source(inventory) -> None:
+    clusters = inventory.frame("clusters")
+    assert set(clusters["cluster"]) == {
+        "photos-apne1-blue",
+        "photos-apne1-green",
+        "photos-use1-blue",
+        "photos-use1-green",
+    }
+    assert set(clusters[clusters.role == "blue"]["support_phase"]) == {"extended"}
+    nodes = inventory.frame("nodes")
+    assert set(nodes["owner_kind"]) == {"nodegroup", "karpenter", "fargate", "self-managed"}
+    apps = inventory.frame("argocd_apps")
+    assert len(apps) == 4 * 21 - 1
+    releases = inventory.frame("helm_releases")
+    assert set(releases["name"]) == {"ingress-nginx", "cert-manager", "metrics-server", "redis"}
+    assert set(releases["status"]) == {"deployed"}
+    assert inventory.frame("workloads")["pods"].sum() > 300
+    assert all(not c.problems for c in inventory.clusters)
+
+
+def test_nothing_secret_reaches_the_tables(inventory) -> None:
+    text = " ".join(inventory.frame(t).to_csv() for t in ("helm_releases", "argocd_apps"))
+    assert "SENTINEL" not in text
+
+
+def test_kubectl_lists_pods_and_helm_secrets(sandbox) -> None:
+    kubectl = str(find_binary("kubectl"))
+    pods = subprocess.run(
+        [kubectl, "--context", "photos-apne1-green", "get", "pods", "-A"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "NAMESPACE" in pods and "photo-api-" in pods and "Running" in pods
+    secrets = subprocess.run(
+        [kubectl, "--context", "photos-use1-blue", "get", "secrets", "-A", "-l", "owner=helm"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "sh.helm.release.v1.ingress-nginx.v3" in secrets and "helm.sh/release.v1" in secrets
+    nodes = subprocess.run(
+        [kubectl, "--context", "photos-apne1-green", "get", "nodes"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "v1.30.9" in nodes
+
+
+def _post(url: str, body: dict) -> None:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 201
+
+
+def test_transient_faults_are_retried(sandbox, params) -> None:
+    green = sandbox.kube_servers["photos-use1-green"]
+    _post(f"{green}/_sandbox/faults", {"path": "/api/v1/pods", "status": 503, "times": 2})
+    _post(f"{green}/_sandbox/faults", {"path": "/api/v1/nodes", "status": 429, "times": 1})
+    _post(
+        f"{sandbox.aws_endpoint}/_sandbox/faults",
+        {"operation": "DescribeCluster", "status": 400, "code": "ThrottlingException", "times": 2},
+    )
+    inventory = collect(params)
+    assert all(not c.problems for c in inventory.clusters)
+    assert set(SEEDED_BLOCKERS) <= blockers(inventory, params)
+
+
+def test_unreachable_cluster_is_reported_not_fatal(sandbox, params, tmp_path) -> None:
+    config = tmp_path / "kubeconfig"
+    text = Path(os.environ["KUBECONFIG"]).read_text()
+    green = sandbox.kube_servers["photos-use1-green"]
+    config.write_text(text.replace(green, "http://127.0.0.1:9"))
+    env = {**os.environ, "KUBECONFIG": str(config)}
+    out = subprocess.run(
+        [".venv/bin/ekslift", "inventory", "--params", "params/demo.yaml", "-o", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    result = json.loads(out.stdout)
+    unreadable = [f for f in result["findings"] if "/unreadable/" in f["id"]]
+    assert unreadable and all("photos-use1-green" in f["id"] for f in unreadable)
+
+
+def test_cli_inventory_shows_the_blockers_and_fails_the_gate(sandbox, capsys, tmp_path) -> None:
+    params_text = Path("params/demo.yaml").read_text().split("\nwaivers:")[0] + "\nwaivers: []\n"
+    bare = tmp_path / "no-waivers.yaml"
+    bare.write_text(params_text)
+    assert main(["inventory", "--params", str(bare)]) == 1
+    out = capsys.readouterr().out
+    for blocker in SEEDED_BLOCKERS:
+        assert blocker in out
+    assert "gate 01-inventory: fail" in out
