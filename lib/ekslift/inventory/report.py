@@ -111,13 +111,42 @@ def _destinations(params: UpgradeParams) -> dict[str, Where]:
     return names
 
 
+def _configure_aws(params: UpgradeParams) -> None:
+    aws.configure(
+        aws.AwsSettings(retry_mode=params.aws.retry_mode, max_attempts=params.aws.max_attempts)
+    )
+
+
+def collect_cluster(
+    params: UpgradeParams, region: str, role: str, *, today: date | None = None
+) -> ClusterInventory:
+    """One cluster of the parameters alone, without Argo CD, parity or findings.
+
+    For re-reading a single cluster after a fix, and for measuring the biggest cluster on its
+    own (bench/inventory_scale.py); `collect` reads every cluster the same way.
+    """
+    region_params = params.region(region)
+    clusters = region_params.clusters()
+    if role not in clusters:
+        raise KeyError(f"role {role!r} is not one of {', '.join(clusters)}")
+    ref = clusters[role]
+    _configure_aws(params)
+    region_eks = aws.client("eks", region, params.aws.profile)
+    return _read_cluster(
+        Where(region, role, ref.eks_cluster),  # type: ignore[arg-type]
+        ref.kube_context,
+        params.target_version,
+        region_eks,
+        eks.support_calendar(region_eks),
+        today or datetime.now(UTC).date(),
+    )
+
+
 def collect(params: UpgradeParams, *, today: date | None = None) -> Inventory:
     today = today or datetime.now(UTC).date()
     target = params.target_version
     jobs = []
-    aws.configure(
-        aws.AwsSettings(retry_mode=params.aws.retry_mode, max_attempts=params.aws.max_attempts)
-    )
+    _configure_aws(params)
     with ThreadPoolExecutor(max_workers=8) as pool:
         calendars = {}
         for region in params.regions:
