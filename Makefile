@@ -35,8 +35,8 @@ demo: setup
 	  echo "demo finished with exit $$rc; list runs with: $(VENV)/bin/ekslift runs list"; exit $$rc
 
 lint: setup
-	$(BIN)/ruff check lib tests bench notebooks
-	$(BIN)/ruff format --check lib tests bench
+	$(BIN)/ruff check lib tests bench notebooks conftest.py
+	$(BIN)/ruff format --check lib tests bench conftest.py
 
 test: setup lint
 	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider

@@ -8,16 +8,15 @@ model with its Stubber.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from botocore.stub import Stubber
 
 from ekslift import aws
 from ekslift.sandbox.awsserver import AwsSandbox
+from tests.contract.conftest import fits_model
 
 REGION = "ap-northeast-1"
 NS = "AWS/ApplicationELB"
@@ -28,27 +27,10 @@ START, END = BASE, BASE + timedelta(minutes=10)
 pytestmark = pytest.mark.sandbox
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[AwsSandbox]:
-    with AwsSandbox() as server, pytest.MonkeyPatch.context() as env:
-        for key, value in server.environment().items():
-            env.setenv(key, value)
-        aws.clear_cache()
-        yield server
-    aws.clear_cache()
-
-
 @pytest.fixture
-def cw(sandbox: AwsSandbox) -> Any:
-    sandbox.reset()
+def cw(aws_sandbox: AwsSandbox) -> Any:
+    aws_sandbox.reset()
     return aws.client("cloudwatch", REGION)
-
-
-def fits_model(client: Any, operation: str, response: dict[str, Any]) -> dict[str, Any]:
-    """Fail if the parsed answer does not match botocore's output shape; return it."""
-    body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
-    Stubber(client).add_response(operation, body)
-    return body
 
 
 def put(cw: Any, name: str, minute: int, namespace: str = NS, dims: Any = LB, **datum: Any) -> None:

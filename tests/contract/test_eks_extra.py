@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from botocore.stub import Stubber
 
 from ekslift import aws
 from ekslift.sandbox.awsserver import AwsSandbox, Fault
+from tests.contract.conftest import fits_model
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/eks-cluster"
@@ -28,28 +27,11 @@ NOW = datetime(2026, 2, 15, tzinfo=UTC)  # 1.29/1.30/1.31 extended, 1.32+ standa
 pytestmark = pytest.mark.sandbox
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[AwsSandbox]:
-    with AwsSandbox() as server, pytest.MonkeyPatch.context() as env:
-        for key, value in server.environment().items():
-            env.setenv(key, value)
-        aws.clear_cache()
-        server.eks.clock = lambda: NOW
-        yield server
-    aws.clear_cache()
-
-
 @pytest.fixture
-def eks(sandbox: AwsSandbox) -> Any:
-    sandbox.reset()
+def eks(aws_sandbox: AwsSandbox) -> Any:
+    aws_sandbox.reset()
+    aws_sandbox.eks.clock = lambda: NOW
     return aws.client("eks", REGION)
-
-
-def fits_model(client: Any, operation: str, response: dict[str, Any]) -> dict[str, Any]:
-    """Fail if the parsed answer does not match botocore's output shape; return it."""
-    body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
-    Stubber(client).add_response(operation, body)
-    return body
 
 
 def make_cluster(eks: Any, name: str = "blue", version: str = "1.32") -> None:
@@ -121,7 +103,7 @@ ADDON_INSIGHT: dict[str, Any] = {
 
 
 def test_describe_cluster_reports_platform_health_and_upgrade_policy(
-    sandbox: AwsSandbox, eks: Any
+    aws_sandbox: AwsSandbox, eks: Any
 ) -> None:
     make_cluster(eks)
     cluster = fits_model(eks, "describe_cluster", eks.describe_cluster(name="blue"))["cluster"]
@@ -129,10 +111,10 @@ def test_describe_cluster_reports_platform_health_and_upgrade_policy(
     assert cluster["health"] == {"issues": []}
     assert cluster["upgradePolicy"] == {"supportType": "EXTENDED"}
 
-    sandbox.eks.set_platform_version(REGION, "blue", "eks.12")
+    aws_sandbox.eks.set_platform_version(REGION, "blue", "eks.12")
     issue = {"code": "Ec2SubnetNotFound", "message": "subnet-a is gone", "resourceIds": ["a"]}
-    sandbox.eks.set_health(REGION, "blue", [issue])
-    sandbox.eks.set_upgrade_policy(REGION, "blue", "STANDARD")
+    aws_sandbox.eks.set_health(REGION, "blue", [issue])
+    aws_sandbox.eks.set_upgrade_policy(REGION, "blue", "STANDARD")
     cluster = fits_model(eks, "describe_cluster", eks.describe_cluster(name="blue"))["cluster"]
     assert cluster["platformVersion"] == "eks.12"
     assert cluster["health"]["issues"][0]["code"] == "Ec2SubnetNotFound"
@@ -202,10 +184,10 @@ def test_update_cluster_version_refuses_skipping_a_minor(eks: Any) -> None:
 
 
 def test_update_cluster_version_is_blocked_by_error_insights_unless_forced(
-    sandbox: AwsSandbox, eks: Any
+    aws_sandbox: AwsSandbox, eks: Any
 ) -> None:
     make_cluster(eks, version="1.32")
-    sandbox.eks.add_insight(REGION, "blue", DEPRECATED_API_INSIGHT)
+    aws_sandbox.eks.add_insight(REGION, "blue", DEPRECATED_API_INSIGHT)
     code, status, _ = error_of(eks.update_cluster_version, name="blue", version="1.33")
     assert (code, status) == ("InvalidRequestException", 400)
     update = eks.update_cluster_version(name="blue", version="1.33", force=True)["update"]
@@ -354,10 +336,10 @@ def test_describe_addon_versions_filters(eks: Any) -> None:
 # -------------------------------------------------------------------------- insights
 
 
-def test_insights_list_filter_and_describe(sandbox: AwsSandbox, eks: Any) -> None:
+def test_insights_list_filter_and_describe(aws_sandbox: AwsSandbox, eks: Any) -> None:
     make_cluster(eks, version="1.32")
-    deprecated = sandbox.eks.add_insight(REGION, "blue", DEPRECATED_API_INSIGHT)
-    sandbox.eks.add_insight(REGION, "blue", ADDON_INSIGHT)
+    deprecated = aws_sandbox.eks.add_insight(REGION, "blue", DEPRECATED_API_INSIGHT)
+    aws_sandbox.eks.add_insight(REGION, "blue", ADDON_INSIGHT)
     listed = fits_model(eks, "list_insights", eks.list_insights(clusterName="blue"))
     assert len(listed["insights"]) == 2
     assert "recommendation" not in listed["insights"][0]  # summaries only
@@ -379,10 +361,10 @@ def test_insights_list_filter_and_describe(sandbox: AwsSandbox, eks: Any) -> Non
     assert (code, status) == ("ResourceNotFoundException", 404)
 
 
-def test_list_insights_pages(sandbox: AwsSandbox, eks: Any) -> None:
+def test_list_insights_pages(aws_sandbox: AwsSandbox, eks: Any) -> None:
     make_cluster(eks)
     ids = [
-        sandbox.eks.add_insight(REGION, "blue", {**ADDON_INSIGHT, "name": f"check {n}"})
+        aws_sandbox.eks.add_insight(REGION, "blue", {**ADDON_INSIGHT, "name": f"check {n}"})
         for n in range(5)
     ]
     first = eks.list_insights(clusterName="blue", maxResults=3)
@@ -394,22 +376,22 @@ def test_list_insights_pages(sandbox: AwsSandbox, eks: Any) -> None:
     assert code == "InvalidParameterException"
 
 
-def test_seeded_insight_with_a_misspelt_field_is_refused(sandbox: AwsSandbox, eks: Any) -> None:
+def test_seeded_insight_with_a_misspelt_field_is_refused(aws_sandbox: AwsSandbox, eks: Any) -> None:
     make_cluster(eks)
     with pytest.raises(ValueError, match="recomendation"):
-        sandbox.eks.add_insight(REGION, "blue", {"name": "x", "recomendation": "typo"})
+        aws_sandbox.eks.add_insight(REGION, "blue", {"name": "x", "recomendation": "typo"})
 
 
 # ------------------------------------------------------------ access entries, versions
 
 
-def test_list_access_entries(sandbox: AwsSandbox, eks: Any) -> None:
+def test_list_access_entries(aws_sandbox: AwsSandbox, eks: Any) -> None:
     make_cluster(eks)
     admin = "arn:aws:iam::123456789012:role/platform-admin"
     viewer = "arn:aws:iam::123456789012:role/viewer"
     policy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-    sandbox.eks.add_access_entry(REGION, "blue", admin, [policy])
-    sandbox.eks.add_access_entry(REGION, "blue", viewer)
+    aws_sandbox.eks.add_access_entry(REGION, "blue", admin, [policy])
+    aws_sandbox.eks.add_access_entry(REGION, "blue", viewer)
     listed = fits_model(eks, "list_access_entries", eks.list_access_entries(clusterName="blue"))
     assert listed["accessEntries"] == [admin, viewer]
     only = eks.list_access_entries(clusterName="blue", associatedPolicyArn=policy)
@@ -442,7 +424,7 @@ def test_describe_cluster_versions(eks: Any) -> None:
 # ------------------------------------------------------------------ retries and faults
 
 
-def test_client_config_retries_and_user_agent(sandbox: AwsSandbox) -> None:
+def test_client_config_retries_and_user_agent(aws_sandbox: AwsSandbox) -> None:
     aws.configure(aws.AwsSettings(retry_mode="adaptive", max_attempts=4, read_timeout=30))
     try:
         config = aws.client("eks", REGION).meta.config
@@ -450,7 +432,7 @@ def test_client_config_retries_and_user_agent(sandbox: AwsSandbox) -> None:
         assert config.read_timeout == 30
         assert config.user_agent_extra.startswith("ekslift/")
         assert aws.client("eks", REGION) is aws.client("eks", REGION)
-        assert aws.client("eks", REGION).meta.endpoint_url == sandbox.url
+        assert aws.client("eks", REGION).meta.endpoint_url == aws_sandbox.url
     finally:
         aws.configure(aws.AwsSettings())
 
@@ -475,19 +457,21 @@ def test_injected_faults_are_retried(eks: Any, status: int, code: str) -> None:
     assert response["cluster"]["name"] == "blue"
 
 
-def test_fault_beyond_max_attempts_surfaces_with_its_code(sandbox: AwsSandbox, eks: Any) -> None:
+def test_fault_beyond_max_attempts_surfaces_with_its_code(
+    aws_sandbox: AwsSandbox, eks: Any
+) -> None:
     make_cluster(eks)
     aws.configure(aws.AwsSettings(max_attempts=2))
     try:
-        sandbox.arm_fault(Fault(operation="ListAddons", status=400, times=3))
+        aws_sandbox.arm_fault(Fault(operation="ListAddons", status=400, times=3))
         code, status, _ = error_of(aws.client("eks", REGION).list_addons, clusterName="blue")
     finally:
         aws.configure(aws.AwsSettings())
     assert (code, status) == ("ThrottlingException", 400)
-    assert [f.times for f in sandbox.faults.armed()] == [1]
+    assert [f.times for f in aws_sandbox.faults.armed()] == [1]
     assert eks.describe_cluster(name="blue")["ResponseMetadata"]["RetryAttempts"] == 0
-    sandbox.reset()
-    assert sandbox.faults.armed() == []
+    aws_sandbox.reset()
+    assert aws_sandbox.faults.armed() == []
 
 
 @pytest.mark.parametrize(
@@ -500,12 +484,12 @@ def test_fault_beyond_max_attempts_surfaces_with_its_code(sandbox: AwsSandbox, e
     ],
 )
 def test_faults_speak_each_protocol(
-    sandbox: AwsSandbox, eks: Any, service: str, operation: str, method: str
+    aws_sandbox: AwsSandbox, eks: Any, service: str, operation: str, method: str
 ) -> None:
     aws.configure(aws.AwsSettings(max_attempts=1))
     try:
         client = aws.client(service, REGION)
-        sandbox.arm_fault(Fault(operation=operation, status=400, code="Throttling"))
+        aws_sandbox.arm_fault(Fault(operation=operation, status=400, code="Throttling"))
         code, status, _ = error_of(getattr(client, method))
         assert (code, status) == ("Throttling", 400)
         getattr(client, method)()  # the fault is spent

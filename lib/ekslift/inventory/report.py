@@ -56,6 +56,14 @@ class Inventory:
             rows = [row for c in self.clusters for row in getattr(c, table)]
         return pd.DataFrame([_flatten(r) for r in rows])
 
+    def workload_totals(self) -> pd.DataFrame:
+        """Workload counts summed per cluster (the per-namespace rows are in the CSV)."""
+        columns = ["deployments", "statefulsets", "daemonsets", "pods", "pods_not_running"]
+        frame = self.frame("workloads")
+        if frame.empty:
+            return frame
+        return frame.groupby(["region", "role", "cluster"])[columns].sum()
+
 
 def _flatten(row: Any) -> dict[str, Any]:
     data = asdict(row) if is_dataclass(row) else dict(row)
