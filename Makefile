@@ -5,6 +5,8 @@ BIN := $(abspath $(VENV)/bin)
 TOOLS := $(abspath .tools/bin)
 SANDBOX_DIR ?= .sandbox
 PARAMS ?= params/demo.yaml
+# JupyterLab refuses to run as root without --allow-root (containers, CI machines).
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 export PATH := $(TOOLS):$(BIN):$(PATH)
 
 .PHONY: setup tools demo test lint lab sandbox-up sandbox-down bench clean
@@ -29,10 +31,11 @@ tools: .tools/.fetched
 demo: setup
 	@$(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR) >/dev/null 2>&1 || true
 	$(BIN)/ekslift sandbox up --dir $(SANDBOX_DIR)
-	@set -a; eval "$$($(BIN)/ekslift sandbox env --dir $(SANDBOX_DIR))"; set +a; \
+	@trap '$(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR)' EXIT; \
+	  set -a; eval "$$($(BIN)/ekslift sandbox env --dir $(SANDBOX_DIR))"; set +a; \
 	  $(BIN)/ekslift run --params $(PARAMS); rc=$$?; \
-	  $(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR); \
-	  echo "demo finished with exit $$rc; list runs with: $(VENV)/bin/ekslift runs list"; exit $$rc
+	  echo "demo finished with exit $$rc; see the runs with: $(VENV)/bin/ekslift runs list"; \
+	  exit $$rc
 
 lint: setup
 	$(BIN)/ruff check lib tests bench notebooks conftest.py
@@ -41,11 +44,12 @@ lint: setup
 test: setup lint
 	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 
+# JupyterLab with the sandbox up and its environment set; interactive runs go to runs/.
 lab: setup
-	@$(BIN)/ekslift sandbox up --dir $(SANDBOX_DIR)
-	@set -a; eval "$$($(BIN)/ekslift sandbox env --dir $(SANDBOX_DIR))"; set +a; \
-	  $(BIN)/jupyter lab --notebook-dir=notebooks; \
-	  $(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR)
+	$(BIN)/ekslift sandbox up --dir $(SANDBOX_DIR)
+	@trap '$(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR)' EXIT; \
+	  set -a; eval "$$($(BIN)/ekslift sandbox env --dir $(SANDBOX_DIR))"; set +a; \
+	  EKSLIFT_ARCHIVE_DIR=$(abspath runs) $(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 sandbox-up: setup
 	$(BIN)/ekslift sandbox up --dir $(SANDBOX_DIR)

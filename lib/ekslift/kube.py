@@ -28,6 +28,10 @@ _MAX_LIST_RESTARTS = 3
 class KubeError(Exception):
     """A Kubernetes call that failed after retries, naming the cluster context and path."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 @dataclass(frozen=True)
 class ApiResource:
@@ -113,10 +117,15 @@ class KubeReader:
         field_selector: str | None = None,
         page_size: int = PAGE_SIZE,
     ) -> Iterator[dict[str, Any]]:
-        """Yield every item of a list path, page by page; restart if the token expires."""
-        for attempt in range(_MAX_LIST_RESTARTS + 1):
+        """Yield every item of a list path, page by page; restart if the token expires.
+
+        A restart lists from the beginning again (as kubectl does); items already yielded
+        are recognised by uid and not yielded twice.
+        """
+        seen: set[str] = set()
+        for _ in range(_MAX_LIST_RESTARTS + 1):
             try:
-                yield from self._pages(path, label_selector, field_selector, page_size, attempt)
+                yield from self._pages(path, label_selector, field_selector, page_size, seen)
                 return
             except _ContinueExpired:
                 log.info(
@@ -130,10 +139,9 @@ class KubeReader:
         label_selector: str | None,
         field_selector: str | None,
         page_size: int,
-        attempt: int,
+        seen: set[str],
     ) -> Iterator[dict[str, Any]]:
         token = ""
-        seen: set[str] = set()
         while True:
             query: list[tuple[str, Any]] = [("limit", page_size)]
             if token:
@@ -145,14 +153,15 @@ class KubeReader:
             try:
                 page = self.get_json(path, query)
             except KubeError as exc:
-                if token and "410" in str(exc):
+                if token and exc.status == 410:
                     raise _ContinueExpired from None
                 raise
             for item in page.get("items") or []:
-                uid = item.get("metadata", {}).get("uid", "")
-                if attempt and uid in seen:
-                    continue
-                seen.add(uid)
+                uid = item.get("metadata", {}).get("uid")
+                if uid is not None:
+                    if uid in seen:
+                        continue
+                    seen.add(uid)
                 yield item
             token = (page.get("metadata") or {}).get("continue") or ""
             if not token:
@@ -193,4 +202,4 @@ def _api_error(context: str, path: str, status: int | None, reason: str | None) 
         410: "the list continue token expired",
     }
     hint = hints.get(status or 0, "retries are exhausted; check the cluster's health")
-    return KubeError(f"{context}: GET {path} answered {status} {reason}: {hint}")
+    return KubeError(f"{context}: GET {path} answered {status} {reason}: {hint}", status)

@@ -7,8 +7,11 @@ under the runner it writes into the run being archived.
 
 from __future__ import annotations
 
+import atexit
 import logging
-from dataclasses import dataclass
+import shutil
+import tempfile
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +30,8 @@ class StepContext:
     params: UpgradeParams
     run_dir: Path
     artefacts: Path
+    # Caches (helm's repository index, pulled charts) go here, not into the archived run.
+    scratch: Path = field(default_factory=lambda: _scratch_dir())
 
     def save_figure(self, figure: Figure, name: str) -> Image:
         """Keep the plot as an artefact and return it for display (HTML exports embed it)."""
@@ -63,6 +68,12 @@ def open_step(step: str, params_path: str, run_dir: str = "") -> StepContext:
     pd.set_option("display.max_rows", 200)
     pd.set_option("display.max_colwidth", 120)
     return StepContext(step, params, directory, artefacts)
+
+
+def _scratch_dir() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="ekslift-step-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def _quiet_logging() -> None:

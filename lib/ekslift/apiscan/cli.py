@@ -121,6 +121,10 @@ def configure_scan_parser(parser: argparse.ArgumentParser) -> None:
         help="parse every document and report every YAML problem (slower)",
     )
     parser.add_argument("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE)
+    # Imported here: the sources import this module's SourceResult and register_source.
+    from .sources.registry import add_source_arguments
+
+    add_source_arguments(parser)
 
 
 def _list_versions(facts: FactSet, out: TextIO) -> int:
@@ -162,7 +166,10 @@ def run_scan(
     context = ScanContext(facts=facts, targets=targets, args=args)
     selected = [source for source in SOURCES if source.applies(args)]
     if not selected:
-        stderr.write("ekslift scan: nothing to scan; give PATHs (or - for stdin)\n")
+        stderr.write(
+            "ekslift scan: nothing to scan; give PATHs (or - for stdin), --chart, or "
+            "--helm/--live/--insights\n"
+        )
         return EXIT_ERROR
     findings: list[Finding] = []
     problems: list[ScanProblem] = []

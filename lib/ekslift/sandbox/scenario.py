@@ -100,7 +100,12 @@ _ADDONS_134 = (
 
 
 def _insight(
-    name: str, status: str, reason: str, version: str, recommendation: str
+    name: str,
+    status: str,
+    reason: str,
+    version: str,
+    recommendation: str,
+    deprecations: tuple[dict[str, Any], ...] = (),
 ) -> dict[str, Any]:
     return {
         "name": name,
@@ -113,8 +118,34 @@ def _insight(
             "EKS update documentation": "https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html"
         },
         "resources": [],
-        "categorySpecificSummary": {"deprecationDetails": [], "addonCompatibilityDetails": []},
+        "categorySpecificSummary": {
+            "deprecationDetails": list(deprecations),
+            "addonCompatibilityDetails": [],
+        },
     }
+
+
+# What EKS recorded on apne1-green in the 30 days before the scan: the legacy-worker deploy
+# job (an old kubectl in CI) still sends its PodDisruptionBudget as policy/v1beta1, and a
+# forgotten monitoring script polls the same API.
+_LEGACY_PDB_CALLS = {
+    "usage": "/apis/policy/v1beta1/poddisruptionbudgets",
+    "replacedWith": "/apis/policy/v1/poddisruptionbudgets",
+    "stopServingVersion": "1.25",
+    "startServingReplacementVersion": "1.21",
+    "clientStats": [
+        {
+            "userAgent": "kubectl/v1.24.17 (linux/amd64) kubernetes/22a9682",
+            "numberOfRequestsLast30Days": 62,
+            "lastRequestTime": _EPOCH + timedelta(days=178),
+        },
+        {
+            "userAgent": "pdb-exporter/0.4.1",
+            "numberOfRequestsLast30Days": 8640,
+            "lastRequestTime": _EPOCH + timedelta(days=179),
+        },
+    ],
+}
 
 
 def _passing(version: str) -> tuple[dict[str, Any], ...]:
@@ -204,6 +235,14 @@ def clusters(scale: Scale) -> list[ClusterSpec]:
                     "Add-on kubecost_kubecost has no version compatible with 1.35.",
                     "1.35",
                     "Remove or replace the add-on before upgrading.",
+                ),
+                _insight(
+                    "Deprecated APIs removed in Kubernetes v1.25",
+                    "WARNING",
+                    "Deprecated API usage detected within the last 30 days.",
+                    "1.25",
+                    "Update the clients listed in the deprecation details to the replacement API.",
+                    (_LEGACY_PDB_CALLS,),
                 ),
             ),
             helm_releases=_releases("16.13.2"),
@@ -543,6 +582,22 @@ def _legacy_api_objects(spec: ClusterSpec) -> list[dict[str, Any]]:
             created=_EPOCH,
         ),
     ]
+    if any(r.chart == "redis" for r in spec.helm_releases):
+        # helm-installed redis: the live PDB is served at policy/v1 whatever API the stored
+        # release manifest names (apne1-green's 16.13.2 manifest still says policy/v1beta1).
+        objects.append(
+            k.pdb(
+                SERVICE_NAMESPACE,
+                "redis",
+                {"app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": "redis"},
+                min_available=1,
+                current_healthy=2,
+                desired_healthy=1,
+                disruptions_allowed=1,
+                expected_pods=2,
+                created=_EPOCH,
+            )
+        )
     if spec.role == "green" and spec.region == "ap-northeast-1":
         legacy_pdb = {
             "apiVersion": "policy/v1beta1",

@@ -1,0 +1,233 @@
+"""Step 2 over the whole estate: every source, every cluster of the parameters, one report.
+
+Clusters are scanned concurrently (release records, live objects and Upgrade Insights of a
+few clusters, plus the Argo CD renders and the chart repositories), and a source that cannot
+be read becomes a problem of the report instead of aborting the scan: an operator still sees
+everything else. Every cluster is judged against the parameters' target version -- green
+because it runs it, blue for information (the gate says which counts).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ekslift import aws
+from ekslift.apiscan.cli import SourceResult
+from ekslift.apiscan.facts import FactSet, Targets, load_facts
+from ekslift.apiscan.findings import ScanProblem, ScanReport
+from ekslift.apiscan.manifests import scan_manifests
+from ekslift.apiscan.sources.argocd import scan_applications
+from ekslift.apiscan.sources.charts import (
+    ChartRef,
+    is_kustomization,
+    merge_into,
+    repo_latest_charts,
+    scan_chart,
+    scan_kustomization,
+    target_api_versions,
+)
+from ekslift.apiscan.sources.helm_releases import scan_releases
+from ekslift.apiscan.sources.insights import scan_insights
+from ekslift.apiscan.sources.live import scan_live
+from ekslift.charts.helm import Helm, HelmError
+from ekslift.kube import KubeError, KubeReader
+from ekslift.params import UpgradeParams
+from ekslift.tools import ToolError
+
+log = logging.getLogger(__name__)
+STEP = "02-api-scan"
+CLUSTER_SOURCES = ("helm-release", "live", "insights")
+ESTATE_SOURCES = ("argocd", "chart-repos", "files")
+ALL_SOURCES = (*CLUSTER_SOURCES, *ESTATE_SOURCES)
+_READ_ERRORS = (KubeError, ClientError, BotoCoreError, HelmError, ToolError, OSError)
+_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class ClusterWhere:
+    """Where a scanned cluster sits in the upgrade."""
+
+    region: str
+    role: Literal["blue", "green"]
+    cluster: str
+    context: str
+
+
+@dataclass
+class EstateScan:
+    """The merged report of the estate, and where each cluster sits."""
+
+    report: ScanReport
+    facts: FactSet
+    clusters: dict[str, ClusterWhere] = field(default_factory=dict)
+
+    def where(self, cluster: str | None) -> ClusterWhere | None:
+        return self.clusters.get(cluster) if cluster else None
+
+
+def estate_clusters(params: UpgradeParams) -> dict[str, ClusterWhere]:
+    """Every cluster of the parameters by EKS name."""
+    out = {}
+    for region in params.regions:
+        for role, ref in region.clusters().items():
+            out[ref.eks_cluster] = ClusterWhere(
+                region.name,
+                role,  # type: ignore[arg-type]
+                ref.eks_cluster,
+                ref.kube_context,
+            )
+    return out
+
+
+def _guarded(label: str, where: str, run: Callable[[], SourceResult]) -> SourceResult:
+    """Run one source; a source that cannot be read becomes an error problem."""
+    try:
+        return run()
+    except _READ_ERRORS as exc:
+        log.warning("%s of %s not scanned: %s", label, where, exc)
+        result = SourceResult(label=label)
+        result.problems.append(ScanProblem(where, f"{label} not scanned: {exc}"))
+        return result
+
+
+def scan_paths(helm: Helm, paths: list[str], facts: FactSet, targets: Targets) -> SourceResult:
+    """`scan.manifest_paths`: charts and kustomizations are rendered, the rest read as files."""
+    total = SourceResult(label="files")
+    plain = []
+    for text in paths:
+        path = Path(text)
+        if is_kustomization(path):
+            merge_into(total, scan_kustomization(path, facts, targets))
+        elif (path / "Chart.yaml").is_file() or path.name.endswith(".tgz"):
+            merge_into(total, scan_chart(helm, ChartRef(text), facts, targets))
+        else:
+            plain.append(text)
+    if plain:
+        result = scan_manifests(plain, facts, targets)
+        merge_into(
+            total,
+            SourceResult("files", result.findings, result.problems, result.stats()),
+        )
+    return total
+
+
+def scan_chart_repositories(
+    helm: Helm, params: UpgradeParams, facts: FactSet, targets: Targets
+) -> SourceResult:
+    """The newest version of every chart in `chart_repositories`: what a bump would reach."""
+    total = SourceResult(label="chart-repos")
+    versions = target_api_versions(facts, targets.kubernetes)
+    for repo in params.chart_repositories:
+        try:
+            helm.repo_add(repo.name, repo.url)
+            refs = repo_latest_charts(helm, repo.name)
+        except HelmError as exc:
+            total.problems.append(
+                ScanProblem(f"chart repository {repo.name} ({repo.url})", exc.stderr)
+            )
+            continue
+        with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+            parts = pool.map(
+                lambda ref: scan_chart(helm, ref, facts, targets, api_versions=versions), refs
+            )
+            for part in parts:
+                merge_into(total, part)
+    return total
+
+
+def scan_estate(
+    params: UpgradeParams,
+    *,
+    helm_home: Path,
+    sources: Collection[str] = ALL_SOURCES,
+    facts: FactSet | None = None,
+    all_revisions: bool = False,
+) -> EstateScan:
+    """Scan every source of the estate for the parameters' target; one merged report."""
+    unknown = set(sources) - set(ALL_SOURCES)
+    if unknown:
+        raise ValueError(f"unknown scan sources {sorted(unknown)}; known: {list(ALL_SOURCES)}")
+    facts = facts or load_facts(params.scan.extra_facts)
+    targets = Targets(facts.parse_target(params.target_version))
+    clusters = estate_clusters(params)
+    names = {w.context: w.cluster for w in clusters.values()} | {c: c for c in clusters}
+    helm = Helm(helm_home)
+    aws.configure(
+        aws.AwsSettings(retry_mode=params.aws.retry_mode, max_attempts=params.aws.max_attempts)
+    )
+    jobs: list[Future[SourceResult]] = []
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+
+        def submit(label: str, where: str, run: Callable[[], SourceResult]) -> None:
+            if label in sources:
+                jobs.append(pool.submit(_guarded, label, where, run))
+
+        for where in clusters.values():
+            name, context = where.cluster, where.context
+            submit(
+                "helm-release",
+                f"cluster {name}",
+                lambda n=name, c=context: scan_releases(
+                    KubeReader(c), facts, targets, cluster=n, all_revisions=all_revisions
+                ),
+            )
+            submit(
+                "live",
+                f"cluster {name}",
+                lambda n=name, c=context: scan_live(KubeReader(c), facts, targets, cluster=n),
+            )
+            submit(
+                "insights",
+                f"cluster {name}",
+                lambda n=name, r=where.region: scan_insights(
+                    aws.client("eks", r, params.aws.profile), facts, targets, cluster=n
+                ),
+            )
+        if params.argocd is not None:
+            argo = params.argocd
+            submit(
+                "argocd",
+                f"argocd {argo.kube_context}/{argo.namespace}",
+                lambda: scan_applications(
+                    KubeReader(argo.kube_context),
+                    argo.namespace,
+                    helm,
+                    facts,
+                    targets,
+                    cluster_of=lambda dest: names.get(dest, dest),
+                ),
+            )
+        submit(
+            "chart-repos",
+            "chart repositories",
+            lambda: scan_chart_repositories(helm, params, facts, targets),
+        )
+        if params.scan.manifest_paths:
+            submit(
+                "files",
+                "scan.manifest_paths",
+                lambda: scan_paths(helm, list(params.scan.manifest_paths), facts, targets),
+            )
+        results = [job.result() for job in jobs]
+    total = SourceResult(label="estate")
+    stats: dict[str, int] = {}
+    for result in results:
+        total.findings += result.findings
+        total.problems += result.problems
+        for key, value in result.stats.items():
+            stats[f"{result.label}.{key}"] = stats.get(f"{result.label}.{key}", 0) + value
+    report = ScanReport(
+        targets=targets,
+        findings=tuple(total.findings),
+        problems=tuple(total.problems),
+        sources_scanned=tuple(s for s in ALL_SOURCES if s in sources),
+        stats=stats,
+    )
+    return EstateScan(report, facts, clusters)

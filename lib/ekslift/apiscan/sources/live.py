@@ -1,0 +1,333 @@
+"""Live objects: every listable resource found through discovery, at the versions served.
+
+Three questions per object, answered in one pass over raw JSON pages:
+
+* **Served version.** An object is stored once and served at every version its resource
+  has. It is only *on* a deprecated or removed API when no clean version serves it (a CRD
+  that still serves only `karpenter.sh/v1beta1`). So a resource with a clean served version
+  is listed once, at that version, and its objects are clean; a resource served only at
+  flagged versions is listed at each of them and each object (by uid) is attributed to the
+  least severe version serving it -- one row per object, never one per version.
+* **last-applied.** `kubectl.kubernetes.io/last-applied-configuration` is what `kubectl
+  apply` sent last and will send again: a removed apiVersion there breaks the next apply
+  after the upgrade, whatever version the server stores (kubent's view). Any kind may carry
+  one, so every resource is read; only annotations that exist are parsed.
+* **Clean sightings.** Objects of kinds some fact names are reported clean (rule None), so
+  the merge can overrule a stale Helm release manifest with the live object. An object
+  whose last-applied names a flagged API gets no clean sighting: the live object being
+  fine does not make its manifest fine, and the finding's note says what the server stores.
+
+Resources are listed concurrently, page by page (raw JSON, `KubeReader.list`): transient
+429/5xx answers are retried and an expired continue token restarts the list.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from ekslift.apiscan.cli import SourceResult
+from ekslift.apiscan.facts import SEVERITIES, ApiFact, FactSet, Severity, Targets
+from ekslift.apiscan.findings import Finding, ScanProblem
+from ekslift.kube import ApiResource, KubeError, KubeReader
+
+log = logging.getLogger(__name__)
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+LIST_WORKERS = 8
+PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class GroupResource:
+    """One resource of one API group with every version serving it (discovery order)."""
+
+    group: str
+    plural: str
+    kind: str
+    namespaced: bool
+    versions: tuple[str, ...]
+
+
+def group_resources(resources: Iterable[ApiResource]) -> list[GroupResource]:
+    """Fold discovery's per-version entries into one entry per group resource."""
+    found: dict[tuple[str, str], GroupResource] = {}
+    for res in resources:
+        group = res.group_version.rpartition("/")[0]
+        key = (group, res.plural)
+        known = found.get(key)
+        versions = (*known.versions, res.group_version) if known else (res.group_version,)
+        found[key] = GroupResource(group, res.plural, res.kind, res.namespaced, versions)
+    return list(found.values())
+
+
+def list_path(group_version: str, plural: str) -> str:
+    base = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
+    return f"{base}/{plural}"
+
+
+@dataclass
+class _Listing:
+    """What one list of one resource at one version yielded (only what the scan needs)."""
+
+    resource: GroupResource
+    group_version: str
+    count: int = 0
+    objects: list[tuple[str, str, str | None]] = field(default_factory=list)
+    applied: list[tuple[str, str, str | None, str, str]] = field(default_factory=list)
+    unparsable: list[tuple[str, str | None]] = field(default_factory=list)
+    error: str = ""
+
+
+class LiveScanner:
+    """Scans one cluster's live objects for one target (see the module docstring)."""
+
+    def __init__(
+        self,
+        kube: KubeReader,
+        facts: FactSet,
+        targets: Targets,
+        *,
+        cluster: str,
+        workers: int = LIST_WORKERS,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.kube = kube
+        self.facts = facts
+        self.targets = targets
+        self.cluster = cluster
+        self.workers = workers
+        self.page_size = page_size
+        self._kinds = {f.kind for f in facts.facts if f.kind} | {
+            f.replacement_kind for f in facts.facts if f.replacement_kind
+        }
+        self._group_wide = {f.group_version.rpartition("/")[0] for f in facts.facts if not f.kind}
+
+    # -------------------------------------------------------------------- classification
+    def judge(self, api_version: str, kind: str) -> tuple[ApiFact | None, Severity | None]:
+        fact = self.facts.match(api_version, kind)
+        if fact is None:
+            return None, None
+        return fact, fact.severity_at(self.targets.for_component(fact.component))
+
+    def _tracked(self, resource: GroupResource) -> bool:
+        """Kinds whose clean sightings can overrule another source's finding."""
+        return resource.kind in self._kinds or resource.group in self._group_wide
+
+    def plan(self, resource: GroupResource) -> list[str]:
+        """The versions to list: one clean version if there is one, else every version."""
+        clean = [gv for gv in resource.versions if self.judge(gv, resource.kind)[1] is None]
+        return clean[:1] or list(resource.versions)
+
+    # -------------------------------------------------------------------- listing
+    def _list(self, resource: GroupResource, group_version: str, keep: bool) -> _Listing:
+        listing = _Listing(resource, group_version)
+        path = list_path(group_version, resource.plural)
+        seen: set[str] = set()
+        try:
+            for item in self.kube.list(path, page_size=self.page_size):
+                meta = item.get("metadata") or {}
+                uid = meta.get("uid", "")
+                if uid in seen:
+                    continue  # a list restarted after an expired token repeats its first pages
+                seen.add(uid)
+                annotations = meta.get("annotations")
+                applied = annotations.get(LAST_APPLIED) if annotations else None
+                if applied:
+                    self._read_applied(applied, meta, listing)
+                if keep:
+                    listing.objects.append((uid, meta.get("name", ""), meta.get("namespace")))
+        except KubeError as exc:
+            listing.error = str(exc)
+        listing.count = len(seen)
+        return listing
+
+    @staticmethod
+    def _read_applied(text: str, meta: dict[str, Any], listing: _Listing) -> None:
+        """Keep apiVersion and kind of the annotation, nothing else (it may hold Secret
+        data: `kubectl apply` of a Secret stores the whole Secret there)."""
+        try:
+            applied = json.loads(text)
+        except ValueError:
+            listing.unparsable.append((meta.get("name", ""), meta.get("namespace")))
+            return
+        if not isinstance(applied, dict):
+            listing.unparsable.append((meta.get("name", ""), meta.get("namespace")))
+            return
+        api_version, kind = applied.get("apiVersion"), applied.get("kind")
+        if isinstance(api_version, str) and isinstance(kind, str):
+            listing.applied.append(
+                (
+                    meta.get("uid", ""),
+                    meta.get("name", ""),
+                    meta.get("namespace"),
+                    api_version,
+                    kind,
+                )
+            )
+
+    # -------------------------------------------------------------------- the scan
+    def scan(self) -> SourceResult:
+        result = SourceResult(label="live")
+        try:
+            resources = group_resources(self.kube.discover())
+        except KubeError as exc:
+            result.problems.append(
+                ScanProblem(f"cluster {self.cluster}", f"discovery failed: {exc}")
+            )
+            return result
+        jobs = []
+        for resource in resources:
+            versions = self.plan(resource)
+            flagged = self.judge(versions[0], resource.kind)[1] is not None
+            keep = flagged or self._tracked(resource)
+            jobs += [(resource, gv, keep) for gv in versions]
+        # Big lists first, so the longest one does not start last.
+        jobs.sort(key=lambda job: job[0].plural not in ("pods", "events", "replicasets"))
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            listings = list(pool.map(lambda job: self._list(*job), jobs))
+        self._collect(listings, result)
+        result.stats.update(
+            resources=len(resources),
+            lists=len(listings),
+            objects=sum(listing.count for listing in listings),
+        )
+        return result
+
+    def _collect(self, listings: list[_Listing], result: SourceResult) -> None:
+        applied_seen: set[str] = set()
+        flagged_applied: set[str] = set()
+        for listing in listings:
+            if listing.error:
+                result.problems.append(
+                    ScanProblem(
+                        f"cluster {self.cluster}",
+                        f"{listing.resource.plural} ({listing.group_version}) not listed: "
+                        f"{listing.error}",
+                        object=f"{listing.group_version}/{listing.resource.kind}",
+                    )
+                )
+            for name, namespace in listing.unparsable:
+                result.problems.append(
+                    ScanProblem(
+                        f"cluster {self.cluster}",
+                        f"{LAST_APPLIED} of {listing.resource.kind} {namespace or '-'}/{name} "
+                        "is not JSON; re-apply the object to rewrite it",
+                        object=f"{listing.resource.kind}/{namespace or ''}/{name}",
+                        level="warning",
+                    )
+                )
+            for uid, name, namespace, api_version, kind in listing.applied:
+                if uid in applied_seen:
+                    continue
+                applied_seen.add(uid)
+                finding = self._applied_finding(listing, name, namespace, api_version, kind)
+                if finding is not None:
+                    flagged_applied.add(uid)
+                    result.findings.append(finding)
+        result.findings += self._served(listings, flagged_applied)
+
+    def _applied_finding(
+        self, listing: _Listing, name: str, namespace: str | None, api_version: str, kind: str
+    ) -> Finding | None:
+        fact, severity = self.judge(api_version, kind)
+        if fact is None or severity is None:
+            return None
+        best = self.facts.best_replacement(fact, self.targets) or fact
+        served = listing.group_version
+        note = (
+            f"The server stores and serves this object at {served}; its last-applied "
+            f"configuration (what `kubectl apply` sends again) names {api_version}. Update "
+            f"the manifest in its source. {fact.note()}"
+        ).strip()
+        return Finding(
+            source="last-applied",
+            kind=kind,
+            api_version=api_version,
+            name=name,
+            namespace=namespace,
+            cluster=self.cluster,
+            rule=fact.id,
+            severity=severity,
+            replacement=best.replacement_text(),
+            note=note,
+            extra={"served_version": served},
+        )
+
+    def _served(self, listings: list[_Listing], skip: set[str]) -> list[Finding]:
+        """One live finding (or clean sighting) per object uid, at its best served version."""
+        best: dict[str, tuple[int, _Listing, str, str | None]] = {}
+        served_at: dict[str, list[str]] = {}
+        for listing in listings:
+            resource = listing.resource
+            _, severity = self.judge(listing.group_version, resource.kind)
+            rank = len(SEVERITIES) if severity is None else SEVERITIES.index(severity)
+            for uid, name, namespace in listing.objects:
+                served_at.setdefault(uid, []).append(listing.group_version)
+                if uid in skip:
+                    continue
+                known = best.get(uid)
+                if known is None or rank > known[0]:
+                    best[uid] = (rank, listing, name, namespace)
+        findings = []
+        for uid, (_, listing, name, namespace) in best.items():
+            kind = listing.resource.kind
+            fact, severity = self.judge(listing.group_version, kind)
+            if severity is not None and fact is not None and not self._reportable(fact, severity):
+                continue
+            if severity is None and not self._tracked(listing.resource):
+                continue
+            findings.append(
+                Finding(
+                    source="live",
+                    kind=kind,
+                    api_version=listing.group_version,
+                    name=name,
+                    namespace=namespace,
+                    cluster=self.cluster,
+                    rule=fact.id if severity and fact else None,
+                    severity=severity,
+                    replacement=(
+                        (self.facts.best_replacement(fact, self.targets) or fact).replacement_text()
+                        if severity and fact
+                        else ""
+                    ),
+                    note=self._served_note(fact, served_at[uid]) if severity and fact else "",
+                    extra={"served_versions": served_at[uid]} if severity else {},
+                )
+            )
+        return findings
+
+    @staticmethod
+    def _reportable(fact: ApiFact, severity: Severity) -> bool:
+        """A deprecated kind whose replacement is a *different* kind (v1 Endpoints ->
+        EndpointSlice) stays served and controller-managed; the objects need no migration,
+        the clients do (Upgrade Insights and last-applied show those)."""
+        return (
+            severity == "removed" or not fact.replacement_kind or fact.replacement_kind == fact.kind
+        )
+
+    @staticmethod
+    def _served_note(fact: ApiFact, versions: list[str]) -> str:
+        return (
+            f"The cluster serves this object only at {', '.join(versions)}: migrate the "
+            f"objects (and the CRD or controller serving them) before the upgrade. {fact.note()}"
+        ).strip()
+
+
+def scan_live(
+    kube: KubeReader,
+    facts: FactSet,
+    targets: Targets,
+    *,
+    cluster: str,
+    workers: int = LIST_WORKERS,
+    page_size: int = PAGE_SIZE,
+) -> SourceResult:
+    """Scan one cluster's live objects (see the module docstring)."""
+    return LiveScanner(
+        kube, facts, targets, cluster=cluster, workers=workers, page_size=page_size
+    ).scan()

@@ -1,0 +1,107 @@
+"""Scan a rendered manifest stream (helm template, kustomize, a release manifest).
+
+Renders are scanned with the core's manifest scanner so they get exactly the findings a file
+would; this module only re-labels them: the source, the cluster and namespace they are
+destined to, and the chart template each object came from (helm's `# Source:` comments).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ekslift.apiscan.facts import FactSet, Targets
+from ekslift.apiscan.findings import Finding, ScanProblem, Source
+from ekslift.apiscan.manifests import ManifestScanner
+
+_SOURCE_COMMENT = re.compile(r"^# Source: (.+?)\s*$", re.MULTILINE)
+
+#: Kinds without a namespace. Helm and kustomize renders often omit `metadata.namespace` on
+#: namespaced objects (helm fills it in at apply time), so the scan fills in the release's
+#: namespace for every kind not listed here, which lets a render merge with the live object.
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "APIService",
+        "CertificateSigningRequest",
+        "ClusterIssuer",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ComponentStatus",
+        "CSIDriver",
+        "CSINode",
+        "CustomResourceDefinition",
+        "EC2NodeClass",
+        "FlowSchema",
+        "IngressClass",
+        "MutatingWebhookConfiguration",
+        "Namespace",
+        "Node",
+        "NodeClaim",
+        "NodePool",
+        "PersistentVolume",
+        "PodSecurityPolicy",
+        "PriorityClass",
+        "PriorityLevelConfiguration",
+        "RuntimeClass",
+        "StorageClass",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "ValidatingWebhookConfiguration",
+        "VolumeAttachment",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a render is headed: the labels every finding of it gets."""
+
+    source: Source
+    name: str
+    cluster: str | None = None
+    namespace: str | None = None
+    extra: Mapping[str, Any] | None = None
+
+
+def template_index(text: str) -> tuple[list[int], list[str]]:
+    """Lines (1-based) of helm's `# Source: <template>` comments and the templates named."""
+    lines, paths = [], []
+    for match in _SOURCE_COMMENT.finditer(text):
+        lines.append(text.count("\n", 0, match.start()) + 1)
+        paths.append(match.group(1))
+    return lines, paths
+
+
+def scan_rendered(
+    text: str, destination: Destination, facts: FactSet, targets: Targets
+) -> tuple[list[Finding], list[ScanProblem]]:
+    """Findings of one rendered stream, labelled for its destination.
+
+    `destination.name` becomes the findings' `file` (the chart, release or app), and `line`
+    is the line in the rendered stream, so a person can re-render and look. Nothing of the
+    rendered text itself (Secret data included) is kept.
+    """
+    result = ManifestScanner(facts, targets).scan_bytes(text.encode("utf-8"), destination.name)
+    lines, paths = template_index(text) if result.findings else ([], [])
+    findings = []
+    for finding in result.findings:
+        extra = dict(destination.extra or {})
+        at = bisect.bisect_right(lines, finding.line or 0) - 1
+        if at >= 0:
+            extra["template"] = paths[at]
+        namespace = finding.namespace
+        if namespace is None and finding.kind not in CLUSTER_SCOPED_KINDS:
+            namespace = destination.namespace
+        findings.append(
+            replace(
+                finding,
+                source=destination.source,
+                cluster=destination.cluster,
+                namespace=namespace,
+                extra=extra,
+            )
+        )
+    return findings, result.problems
