@@ -11,7 +11,6 @@ import yaml
 
 from ekslift.charts.helm import Helm, HelmError
 from ekslift.sandbox.chartrepo import ChartRepoServer, chart_spec, render_chart
-from ekslift.tools import ToolError
 
 CHARTS = ("photo-api", "cluster-autoscaler")
 SECRET = "pw-do-not-leak-4711"
@@ -21,14 +20,6 @@ def _api_versions(manifest: str) -> dict[str, str]:
     """kind -> apiVersion of the documents of a rendered manifest."""
     docs = [d for d in yaml.safe_load_all(manifest) if isinstance(d, dict)]
     return {d["kind"]: d["apiVersion"] for d in docs}
-
-
-@pytest.fixture(scope="module")
-def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
-    try:
-        return Helm(tmp_path_factory.mktemp("helm-home"))
-    except ToolError as exc:
-        pytest.skip(f"needs the real helm binary: {exc}")
 
 
 @pytest.fixture(scope="module")

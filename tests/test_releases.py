@@ -27,7 +27,6 @@ from ekslift.charts.releases import (
 )
 from ekslift.kube import KubeError
 from ekslift.sandbox.chartrepo import chart_spec, render_chart
-from ekslift.tools import ToolError
 
 SECRET = "pw-do-not-leak-4711"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -76,14 +75,6 @@ def _decoded(obj: dict[str, Any]) -> HelmRelease:
 
 def _everything(release: HelmRelease) -> str:
     return repr(release) + repr(dataclasses.asdict(release))
-
-
-@pytest.fixture(scope="module")
-def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
-    try:
-        return Helm(tmp_path_factory.mktemp("helm-home"))
-    except ToolError as exc:
-        pytest.skip(f"needs the real helm binary: {exc}")
 
 
 @pytest.fixture(scope="module")

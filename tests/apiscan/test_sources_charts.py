@@ -25,14 +25,6 @@ def facts() -> FactSet:
     return load_facts()
 
 
-@pytest.fixture(scope="module")
-def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
-    try:
-        return Helm(tmp_path_factory.mktemp("helm-home"))
-    except ToolError as exc:
-        pytest.skip(f"needs the real helm binary: {exc}")
-
-
 def _chart(name: str, version: str, dest: Path) -> Path:
     spec = chartrepo.chart_spec(name)
     chart = next(v for v in spec.versions if v.version == version)

@@ -22,7 +22,6 @@ from ekslift.sandbox.chartrepo import (
     build_chart_repo,
     serve_chart_repo,
 )
-from ekslift.tools import ToolError
 
 REMOVED = {
     ("policy/v1beta1", "PodDisruptionBudget"),
@@ -34,14 +33,6 @@ REMOVED = {
 }
 # What a 1.30 cluster serves, at resource level, for the charts' `.Capabilities` checks.
 SERVED = ["policy/v1/PodDisruptionBudget", "autoscaling/v2/HorizontalPodAutoscaler"]
-
-
-@pytest.fixture(scope="module")
-def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
-    try:
-        return Helm(tmp_path_factory.mktemp("helm-home"))
-    except ToolError as exc:
-        pytest.skip(f"needs the real helm binary: {exc}")
 
 
 @pytest.fixture(scope="module")

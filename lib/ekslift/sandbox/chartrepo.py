@@ -33,6 +33,7 @@ from typing import Any, Literal
 import yaml
 
 from ekslift.charts.helm import Helm
+from ekslift.charts.values import deep_merge
 
 logger = logging.getLogger(__name__)
 
@@ -113,18 +114,6 @@ def _config(**data: str) -> dict[str, Any]:
     return {"config": {"enabled": True, "data": data}}
 
 
-def _merge(*parts: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge value fragments left to right."""
-    merged: dict[str, Any] = {}
-    for part in parts:
-        for key, value in part.items():
-            if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-                merged[key] = _merge(merged[key], value)
-            else:
-                merged[key] = value
-    return merged
-
-
 _DAEMON = {"workload": {"kind": "DaemonSet"}}
 _NO_SERVICE = {"service": {"enabled": False}}
 
@@ -133,7 +122,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "photo-api",
         "Public REST API of the photo-sharing service",
         "service",
-        _merge(_PDB, _HPA, _INGRESS, _secret(), _config(LOG_LEVEL="info")),
+        deep_merge(_PDB, _HPA, _INGRESS, _secret(), _config(LOG_LEVEL="info")),
         (
             _v("1.4.2", "3.8.1", PINNED_LEGACY),
             _v("1.6.0", "3.9.0", FROM_CAPABILITIES),
@@ -145,7 +134,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "upload-svc",
         "Accepts photo uploads and stores originals in S3",
         "service",
-        _merge(_PDB, _HPA, _secret()),
+        deep_merge(_PDB, _HPA, _secret()),
         (
             _v("0.9.3", "0.9.3", PINNED_LEGACY),
             _v("1.0.0", "1.0.0"),
@@ -156,7 +145,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "thumbnailer",
         "Renders thumbnails and prunes stale renditions nightly",
         "service",
-        _merge(_HPA, _NO_SERVICE, _cron("30 2 * * *", "--prune")),
+        deep_merge(_HPA, _NO_SERVICE, _cron("30 2 * * *", "--prune")),
         (
             _v("2.2.0", "2.2.0", PINNED_LEGACY),
             _v("2.3.1", "2.3.1"),
@@ -167,7 +156,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "feed",
         "Builds each user's photo feed",
         "service",
-        _merge(_PDB, _HPA, _config(FEED_PAGE_SIZE="50")),
+        deep_merge(_PDB, _HPA, _config(FEED_PAGE_SIZE="50")),
         (
             _v("3.1.0", "3.1.0", PINNED_LEGACY),
             _v("3.2.0", "3.2.0", FROM_CAPABILITIES),
@@ -200,7 +189,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "auth",
         "Sessions, OAuth login and tokens",
         "service",
-        _merge(_PDB, _secret(), _config(SESSION_TTL="12h")),
+        deep_merge(_PDB, _secret(), _config(SESSION_TTL="12h")),
         (
             _v("4.0.0", "4.0.0", PINNED_LEGACY),
             _v("4.1.0", "4.1.0"),
@@ -211,7 +200,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "notifications",
         "E-mail and push notifications, with a daily digest job",
         "service",
-        _merge(_NO_SERVICE, _cron("0 7 * * *", "--digest"), _config(DIGEST_HOUR="7")),
+        deep_merge(_NO_SERVICE, _cron("0 7 * * *", "--digest"), _config(DIGEST_HOUR="7")),
         (
             _v("1.2.0", "1.2.0", PINNED_LEGACY),
             _v("1.3.0", "1.3.0"),
@@ -221,7 +210,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "search",
         "Photo and album search",
         "service",
-        _merge(_PDB, _HPA),
+        deep_merge(_PDB, _HPA),
         (
             _v("2.0.0", "2.0.0", PINNED_LEGACY),
             _v("2.1.0", "2.1.0"),
@@ -232,7 +221,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "billing",
         "Subscriptions, with a monthly invoicing job",
         "service",
-        _merge(_secret(), _cron("0 4 1 * *", "--invoice")),
+        deep_merge(_secret(), _cron("0 4 1 * *", "--invoice")),
         (
             _v("1.0.3", "1.0.3", PINNED_LEGACY),
             _v("1.1.0", "1.1.0", FROM_CAPABILITIES),
@@ -243,7 +232,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "web-frontend",
         "The web application",
         "service",
-        _merge(_PDB, _HPA, _INGRESS),
+        deep_merge(_PDB, _HPA, _INGRESS),
         (
             _v("5.0.0", "5.0.0", PINNED_LEGACY),
             _v("5.1.0", "5.1.0"),
@@ -254,7 +243,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "image-cdn-proxy",
         "Caching proxy in front of the image CDN origin",
         "service",
-        _merge(_INGRESS, _config(CACHE_TTL="3600")),
+        deep_merge(_INGRESS, _config(CACHE_TTL="3600")),
         (
             _v("0.8.0", "0.8.0", PINNED_LEGACY),
             _v("0.9.0", "0.9.0"),
@@ -264,7 +253,9 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "ingress-nginx",
         "Ingress controller for Kubernetes using NGINX",
         "addon",
-        _merge(_PDB, _HPA, {"service": {"type": "LoadBalancer"}}, _config(**{"use-gzip": "true"})),
+        deep_merge(
+            _PDB, _HPA, {"service": {"type": "LoadBalancer"}}, _config(**{"use-gzip": "true"})
+        ),
         (
             _v("3.35.0", "0.48.1", PINNED_LEGACY),
             _v("4.0.19", "1.1.3", FROM_CAPABILITIES),
@@ -355,7 +346,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "fluent-bit",
         "Ships container logs to CloudWatch Logs",
         "addon",
-        _merge(_DAEMON, _NO_SERVICE, _config(**{"fluent-bit.conf": "[SERVICE]\n  Flush 5\n"})),
+        deep_merge(_DAEMON, _NO_SERVICE, _config(**{"fluent-bit.conf": "[SERVICE]\n  Flush 5\n"})),
         (
             _v("0.20.9", "1.9.9", PINNED_LEGACY, **_PSP),
             _v("0.43.0", "2.2.2"),
@@ -388,7 +379,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "redis",
         "Cache for sessions and feeds",
         "addon",
-        _merge(_PDB, _secret(), {"replicaCount": 1, "containerPort": 6379}),
+        deep_merge(_PDB, _secret(), {"replicaCount": 1, "containerPort": 6379}),
         (
             _v("16.13.2", "6.2.7", PINNED_LEGACY),
             _v("17.11.3", "7.0.11", FROM_CAPABILITIES),
@@ -436,7 +427,7 @@ def _chart_yaml(spec: ChartSpec, version: ChartVersionSpec) -> dict[str, Any]:
 def _values_yaml(spec: ChartSpec, version: ChartVersionSpec) -> dict[str, Any]:
     base = yaml.safe_load((TEMPLATE_DIR / "values.yaml").read_text(encoding="utf-8"))
     apis = {key: version.api_versions.get(key, "") for key in base["apiVersions"]}
-    return _merge(base, spec.values, version.values, {"apiVersions": apis})
+    return deep_merge(base, spec.values, version.values, {"apiVersions": apis})
 
 
 def render_chart(spec: ChartSpec, version: ChartVersionSpec, dest: Path) -> Path:

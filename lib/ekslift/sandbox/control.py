@@ -99,6 +99,7 @@ def up(state_dir: Path, *, scale: str = "small", scenario: str = "healthy") -> S
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            _stop_group(process.pid)  # what it started (Prometheus) may outlive it
             tail = log_path.read_text(errors="replace")[-3000:]
             raise SandboxError(f"the sandbox exited with {process.returncode}; {log_path}:\n{tail}")
         state = read_state(state_dir)

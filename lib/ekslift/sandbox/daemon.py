@@ -2,7 +2,8 @@
 
 Started by `ekslift sandbox up` (control.py) in its own process group. Everything it serves
 is reachable only through standard endpoints: `AWS_ENDPOINT_URL` for AWS, a kubeconfig for
-the clusters, an HTTP chart repository for helm.
+the clusters, an HTTP chart repository for helm, `EKSLIFT_PROMETHEUS_URL` for Prometheus
+(where installed).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ekslift.sandbox.chartrepo import REPO_NAME, serve_chart_repo
 from ekslift.sandbox.control import STATE, SandboxState
 from ekslift.sandbox.kubeapi import FakeKubeAPIServer
 from ekslift.sandbox.kubeconfig import write_kubeconfig
+from ekslift.sandbox.prometheus import start_if_installed
 
 log = logging.getLogger("ekslift.sandbox")
 _REGION_KEYS = {"ap-northeast-1": "APNE1", "us-east-1": "USE1"}
@@ -86,6 +88,10 @@ def build(
         env[f"EKSLIFT_SANDBOX_{key}_BLUE_TG_ARN"] = alb["blue"]
         env[f"EKSLIFT_SANDBOX_{key}_GREEN_TG_ARN"] = alb["green"]
     env["EKSLIFT_SANDBOX_ZONE_ID"] = seed.seed_route53(aws.url, albs)
+    prometheus = start_if_installed(state_dir / "prometheus", specs, flavour == "regress", now)
+    if prometheus is not None:
+        running.append(prometheus)
+        env["EKSLIFT_PROMETHEUS_URL"] = prometheus.url
 
     kubeconfig = state_dir / "kubeconfig"
     write_kubeconfig(kubeconfig, server_urls, current=mgmt.name)
@@ -98,6 +104,7 @@ def build(
         aws_endpoint=aws.url,
         kubeconfig=str(kubeconfig),
         chart_repo_url=repo.url,
+        prometheus_url=prometheus.url if prometheus else None,
         kube_servers=server_urls,
         env=env,
     )

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
-import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,13 +19,13 @@ from ekslift.charts.helm import Helm
 from ekslift.charts.releases import encode_release_secret, release_revision
 from ekslift.sandbox.eks_extra import EksExtraState
 from ekslift.sandbox.scenario import HELM_VALUE_SENTINEL, ClusterSpec
+from ekslift.sandbox.trafficmodel import alb_minutes
 
 log = logging.getLogger(__name__)
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/eks-cluster"
 NODE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/eks-node"
 ZONE_NAME = "photos.example.com"
-METRIC_MINUTES = 180
 
 
 def client(service: str, region: str, endpoint: str) -> Any:
@@ -161,51 +159,38 @@ def _dimension(arn: str, kind: str) -> str:
 def seed_alb_metrics(
     region: str, endpoint: str, alb: dict[str, str], regress: bool, now: datetime
 ) -> None:
-    """Three hours of per-minute ALB metrics for both target groups; green took 5 % of traffic
-    in a canary an hour ago. With `regress`, green answers slower and fails more."""
+    """Three hours of per-minute ALB metrics for both target groups, from the traffic model
+    the Prometheus history is written from too."""
     cloudwatch = client("cloudwatch", region, endpoint)
-    rng = random.Random(f"{region}-{regress}")
     lb = _dimension(alb["load_balancer"], "lb")
     data: list[dict[str, Any]] = []
-    for color in ("blue", "green"):
+    for color, minutes in alb_minutes(region, regress, now).items():
         dims = [
             {"Name": "LoadBalancer", "Value": lb},
             {"Name": "TargetGroup", "Value": _dimension(alb[color], "tg")},
         ]
-        slow = 1.6 if regress and color == "green" else 1.0
-        error_rate = 0.02 if regress and color == "green" else 0.002
-        for minute in range(METRIC_MINUTES):
-            when = (now - timedelta(minutes=METRIC_MINUTES - minute)).replace(
-                second=0, microsecond=0
-            )
-            share = 1.0 if color == "blue" else 0.05
-            requests = max(
-                1, int(share * (1200 + 300 * math.sin(minute / 30)) * rng.uniform(0.9, 1.1))
-            )
-            latencies = [
-                round(rng.lognormvariate(math.log(0.08 * slow), 0.45), 4) for _ in range(40)
-            ]
+        for minute in minutes:
             data += [
                 {
                     "MetricName": "RequestCount",
                     "Dimensions": dims,
-                    "Timestamp": when,
-                    "Value": requests,
+                    "Timestamp": minute.start,
+                    "Value": minute.requests,
                     "Unit": "Count",
                 },
                 {
                     "MetricName": "HTTPCode_Target_5XX_Count",
                     "Dimensions": dims,
-                    "Timestamp": when,
-                    "Value": sum(rng.random() < error_rate for _ in range(requests)),
+                    "Timestamp": minute.start,
+                    "Value": minute.errors,
                     "Unit": "Count",
                 },
                 {
                     "MetricName": "TargetResponseTime",
                     "Dimensions": dims,
-                    "Timestamp": when,
-                    "Values": latencies,
-                    "Counts": [requests / len(latencies)] * len(latencies),
+                    "Timestamp": minute.start,
+                    "Values": list(minute.latencies),
+                    "Counts": [minute.requests / len(minute.latencies)] * len(minute.latencies),
                     "Unit": "Seconds",
                 },
             ]

@@ -25,6 +25,7 @@ from ekslift.apiscan.facts import FactSet, Targets
 from ekslift.apiscan.findings import ScanProblem
 from ekslift.apiscan.sources.charts import ChartRef, merge_into, scan_chart, target_api_versions
 from ekslift.charts.helm import Helm, HelmError
+from ekslift.charts.values import deep_merge
 from ekslift.inventory.argocd import cluster_names_by_server
 from ekslift.kube import KubeReader
 
@@ -76,16 +77,6 @@ def _set_path(values: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def app_values(helm_spec: Mapping[str, Any]) -> dict[str, Any]:
     """The values Argo CD passes: `values` (YAML text) under `valuesObject`, then
     `parameters` on top, as Argo CD orders them."""
@@ -94,10 +85,10 @@ def app_values(helm_spec: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(text, str) and text.strip():
         loaded = yaml.safe_load(text)
         if isinstance(loaded, Mapping):
-            values = _deep_merge(values, loaded)
+            values = deep_merge(values, loaded)
     obj = helm_spec.get("valuesObject")
     if isinstance(obj, Mapping):
-        values = _deep_merge(values, obj)
+        values = deep_merge(values, obj)
     for parameter in helm_spec.get("parameters") or []:
         if isinstance(parameter, Mapping) and parameter.get("name"):
             value = parameter.get("value", "")
