@@ -16,6 +16,7 @@ from ekslift.apiscan.facts import Targets, load_facts
 from ekslift.apiscan.findings import Finding, ObjectRow
 from ekslift.apiscan.gate import gate_findings
 from ekslift.apiscan.sources.live import scan_live
+from ekslift.cli import main
 from ekslift.gate import judge
 from ekslift.kube import KubeReader
 from ekslift.params import load_params
@@ -207,3 +208,30 @@ def test_cli_scans_clusters_with_pluto_exit_codes(sandbox: control.SandboxState)
     assert code == 3
     names = {row.get("name") for row in report["rows"]}
     assert {"legacy-worker", "nightly-prune", "redis"} <= names
+
+
+def test_cli_target_defaults_to_the_cluster_version_plus_one(
+    sandbox: control.SandboxState, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["scan", "--cluster", "photos-apne1-blue", "--live", "-o", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["target_versions"]["k8s"] == "1.34"
+    assert code == 3
+
+
+def test_cli_refuses_to_guess_a_target_for_mixed_clusters(
+    sandbox: control.SandboxState, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["scan", "--cluster", "photos-apne1-blue", "--cluster", "photos-apne1-green", "--live"]
+    assert main(args) == 1
+    assert "different versions (1.34, 1.35); give --target-version" in capsys.readouterr().err
+
+
+def test_cli_scans_the_estate_of_a_parameter_file(
+    sandbox: control.SandboxState, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["scan", "--params", "params/demo.yaml", "-o", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["sources_scanned"] == ["estate"]
+    assert report["target_versions"]["k8s"] == "1.34"
+    assert code == 3

@@ -14,6 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from ekslift.kube import KubeError
+from ekslift.params import ParamsError
+
 from .facts import FactsError, FactSet, Targets, TargetVersionError, load_facts
 from .findings import EXIT_ERROR, Finding, ScanProblem, ScanReport
 from .fix import suggest_fixes
@@ -140,13 +143,16 @@ def _list_versions(facts: FactSet, out: TextIO) -> int:
 
 
 def build_targets(facts: FactSet, args: argparse.Namespace) -> Targets:
-    if not args.target_version:
+    from .sources.registry import default_target
+
+    version = args.target_version or default_target(args)
+    if not version:
         raise TargetVersionError(
             "no --target-version given; name the version you upgrade to "
             f"(known: {', '.join(facts.known_versions())})"
         )
     components = dict(facts.parse_component_target(spec) for spec in args.component_version)
-    return Targets(facts.parse_target(args.target_version), components)
+    return Targets(facts.parse_target(version), components)
 
 
 def run_scan(
@@ -160,7 +166,7 @@ def run_scan(
         if args.list_versions:
             return _list_versions(facts, stdout)
         targets = build_targets(facts, args)
-    except (FactsError, TargetVersionError) as exc:
+    except (FactsError, TargetVersionError, ParamsError, KubeError) as exc:
         stderr.write(f"ekslift scan: {exc}\n")
         return EXIT_ERROR
     context = ScanContext(facts=facts, targets=targets, args=args)

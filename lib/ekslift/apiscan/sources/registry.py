@@ -19,16 +19,20 @@ from kubernetes import config as kube_config
 
 from ekslift import aws
 from ekslift.apiscan.cli import ScanContext, ScanSource, SourceResult, register_source
+from ekslift.apiscan.estate import scan_estate
+from ekslift.apiscan.facts import TargetVersionError
 from ekslift.apiscan.findings import ScanProblem
 from ekslift.apiscan.sources.charts import merge_into, scan_charts
 from ekslift.apiscan.sources.helm_releases import scan_releases
 from ekslift.apiscan.sources.insights import scan_insights
 from ekslift.apiscan.sources.live import scan_live
 from ekslift.charts.helm import Helm, HelmError
+from ekslift.inventory.eks import minor as eks_minor
 from ekslift.kube import KubeError, KubeReader
+from ekslift.params import ParamsError, load_params
 from ekslift.tools import ToolError
 
-_ERRORS = (KubeError, ClientError, BotoCoreError, HelmError, ToolError, OSError)
+_ERRORS = (KubeError, ClientError, BotoCoreError, HelmError, ToolError, OSError, ParamsError)
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,8 +75,48 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--helm-home", type=Path, default=None, help="isolated helm home (default: a temp dir)"
     )
+    parser.add_argument(
+        "--params",
+        metavar="FILE",
+        help="scan the whole estate of a parameter file, as step 2 does (its target_version "
+        "is the default target)",
+    )
     for source in SOURCES:
         register_source(source)
+
+
+def default_target(args: argparse.Namespace) -> str | None:
+    """The target when none is given: the parameter file's, or the clusters' version + 1.
+
+    A scan of clusters on different minors has no single "next" version, so that is an
+    error asking for `--target-version` rather than a guess.
+    """
+    if getattr(args, "params", None):
+        return load_params(args.params).target_version
+    if not any(getattr(args, flag, False) for flag in ("helm", "live", "insights")):
+        return None
+    versions = set()
+    for ctx in _contexts(args):
+        minor = eks_minor(KubeReader(ctx).server_version()["gitVersion"])
+        versions.add(f"{minor.major}.{minor.minor + 1}")
+    if len(versions) != 1:
+        raise TargetVersionError(
+            f"the clusters would upgrade to different versions ({', '.join(sorted(versions))}); "
+            "give --target-version"
+        )
+    return versions.pop()
+
+
+def _estate(context: ScanContext) -> SourceResult:
+    params = load_params(context.args.params)
+    home = context.args.helm_home or Path(tempfile.mkdtemp(prefix="ekslift-helm-"))
+    scan = scan_estate(params, helm_home=home, facts=context.facts)
+    return SourceResult(
+        label="estate",
+        findings=list(scan.report.findings),
+        problems=list(scan.report.problems),
+        stats=dict(scan.report.stats),
+    )
 
 
 def _contexts(args: argparse.Namespace) -> list[str]:
@@ -136,6 +180,7 @@ def _charts(context: ScanContext) -> SourceResult:
 
 
 SOURCES = (
+    ScanSource("estate", lambda args: bool(getattr(args, "params", None)), _estate),
     ScanSource("charts", lambda args: bool(getattr(args, "chart", None)), _charts),
     ScanSource(
         "helm", lambda args: bool(getattr(args, "helm", False)), _per_cluster("helm", _releases)
