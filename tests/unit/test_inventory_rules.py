@@ -86,7 +86,7 @@ def test_green_blockers() -> None:
         "kubelet-skew/nodegroup/old": "blocker",
         "addon-no-target-version/kubecost": "blocker",
         "addon-update/kube-proxy": "warning",
-        "insight/i1": "blocker",
+        "insight/skew": "blocker",
         "pdb-blocks-drain/ns/api": "blocker",
     }
 

@@ -22,7 +22,7 @@ from ekslift import aws
 from ekslift.apiscan.cli import SourceResult
 from ekslift.apiscan.facts import FactSet, Targets, load_facts
 from ekslift.apiscan.findings import ScanProblem, ScanReport
-from ekslift.apiscan.manifests import scan_manifests
+from ekslift.apiscan.manifests import ScanOptions, scan_manifests
 from ekslift.apiscan.sources.argocd import scan_applications
 from ekslift.apiscan.sources.charts import (
     ChartRef,
@@ -110,7 +110,9 @@ def scan_paths(helm: Helm, paths: list[str], facts: FactSet, targets: Targets) -
         else:
             plain.append(text)
     if plain:
-        result = scan_manifests(plain, facts, targets)
+        # The run is an audit record: every YAML problem in the operator's manifests is
+        # reported, not only those of documents that name a deprecated API (the fast path).
+        result = scan_manifests(plain, facts, targets, ScanOptions(strict=True))
         merge_into(
             total,
             SourceResult("files", result.findings, result.problems, result.stats()),

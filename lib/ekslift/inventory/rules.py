@@ -8,6 +8,8 @@ parameter file can waive one by name.
 
 from __future__ import annotations
 
+import re
+
 from ekslift.gate import Finding, Severity
 from ekslift.inventory.eks import ami_replacement, kubelet_max_older, minor_distance
 from ekslift.inventory.models import ClusterInventory, ParityGap, Where
@@ -32,6 +34,11 @@ def _finding(
         obj=obj,
         **kw,
     )
+
+
+def _slug(name: str) -> str:
+    """Insight ids are per-cluster UUIDs; their names are stable and readable in waivers."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def cluster_findings(inv: ClusterInventory, target: str) -> list[Finding]:
@@ -136,7 +143,7 @@ def cluster_findings(inv: ClusterInventory, target: str) -> list[Finding]:
                 _finding(
                     where,
                     "insight",
-                    insight.id,
+                    _slug(insight.name),
                     "blocker",
                     f"Upgrade Insight '{insight.name}' is ERROR: {insight.reason}",
                     action=insight.recommendation or "see the insight in the EKS console",
@@ -147,7 +154,7 @@ def cluster_findings(inv: ClusterInventory, target: str) -> list[Finding]:
                 _finding(
                     where,
                     "insight",
-                    insight.id,
+                    _slug(insight.name),
                     "warning",
                     f"Upgrade Insight '{insight.name}' is WARNING: {insight.reason}",
                     action=insight.recommendation,

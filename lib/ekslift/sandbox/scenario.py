@@ -309,7 +309,9 @@ SEEDED_BLOCKERS = (
     "inventory/ap-northeast-1/photos-apne1-green/pdb-blocks-drain/photos/photo-api",
     "inventory/ap-northeast-1/parity/argocd-app/photos/share-links",
     "inventory/ap-northeast-1/parity/workload/photos/share-links",
+    "inventory/ap-northeast-1/photos-apne1-green/insight/kubelet-version-skew",
     "inventory/us-east-1/photos-use1-green/ami-type/ng-al2",
+    "inventory/us-east-1/photos-use1-green/insight/amazon-linux-2-compatibility",
     "inventory/us-east-1/parity/argocd-app/photos/thumbnailer",
 )
 
