@@ -59,6 +59,7 @@ class Manifest(BaseModel):
     git_dirty: bool | None = None
     versions: dict[str, str]
     params_sha256: str
+    params_dir: str = Field(description="folder of the original parameter file (relative paths)")
     params_history: list[str] = Field(default_factory=list)
     steps: list[StepRecord] = Field(default_factory=list)
     waivers: dict[str, list[AppliedWaiver]] = Field(
@@ -122,7 +123,13 @@ def new_run_dir(archive_dir: Path, name: str, now: datetime | None = None) -> Pa
 
 
 def start_manifest(
-    run_dir: Path, *, name: str, environment: str, project_dir: Path, helm_version: str | None
+    run_dir: Path,
+    *,
+    name: str,
+    environment: str,
+    params_dir: Path,
+    project_dir: Path,
+    helm_version: str | None,
 ) -> Manifest:
     commit = _git(["rev-parse", "HEAD"], project_dir)
     dirty = _git(["status", "--porcelain"], project_dir)
@@ -136,6 +143,7 @@ def start_manifest(
         git_dirty=bool(dirty) if dirty is not None else None,
         versions=tool_versions(helm_version),
         params_sha256=sha256_file(run_dir / PARAMS_COPY),
+        params_dir=str(params_dir.resolve()),
     )
     save_manifest(run_dir, manifest)
     return manifest
@@ -149,6 +157,13 @@ def save_manifest(run_dir: Path, manifest: Manifest) -> None:
         if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")
     }
     write_text_atomic(run_dir / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+
+
+def params_dir_of(run_dir: Path) -> Path | None:
+    """Where the run's parameter file came from, if `run_dir` is an archived run."""
+    if not (run_dir / MANIFEST).exists():
+        return None
+    return Path(load_manifest(run_dir).params_dir)
 
 
 def load_manifest(run_dir: Path) -> Manifest:

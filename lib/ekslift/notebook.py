@@ -19,6 +19,7 @@ import pandas as pd
 from IPython.display import Image
 from matplotlib.figure import Figure
 
+from ekslift import archive
 from ekslift.gate import Finding, StepResult, conclude, enforce, findings_table
 from ekslift.params import UpgradeParams, load_params
 from ekslift.redact import RedactingFilter
@@ -56,7 +57,7 @@ class StepContext:
 
 def open_step(step: str, params_path: str, run_dir: str = "") -> StepContext:
     """Load and validate the parameters, and prepare where this step's files go."""
-    params = load_params(params_path)
+    params = load_params(params_path, archive.params_dir_of(Path(run_dir)) if run_dir else None)
     if run_dir:
         directory = Path(run_dir)
     else:

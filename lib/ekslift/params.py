@@ -26,6 +26,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -210,6 +211,16 @@ class UpgradeParams(_Strict):
     chart_repositories: list[ChartRepository] = Field(default_factory=list)
     scan: ScanParams = ScanParams()
     waivers: list[Waiver] = Field(default_factory=list)
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    def resolve_path(self, path: str) -> Path:
+        """A path from the file (manifests, extra facts), relative to where the file lives.
+
+        Relative to the file, not to the working directory: the same parameters then work
+        from a shell at the repository root, from JupyterLab in notebooks/, and from a run
+        archive (which records where the original file was).
+        """
+        return (self._base_dir / path).resolve()
 
     @model_validator(mode="after")
     def _unique_regions(self) -> UpgradeParams:
@@ -290,8 +301,12 @@ def parse_params(data: Any, source: Path | str) -> UpgradeParams:
     return params
 
 
-def load_params(path: Path | str) -> UpgradeParams:
-    """Read and validate a parameter file, raising `ParamsError` that names file and key."""
+def load_params(path: Path | str, base_dir: Path | None = None) -> UpgradeParams:
+    """Read and validate a parameter file, raising `ParamsError` that names file and key.
+
+    `base_dir` is where relative paths in the file start (default: the file's folder); a
+    run archive passes the folder of the original file its copy was made from.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -304,4 +319,6 @@ def load_params(path: Path | str) -> UpgradeParams:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown place)"
         problem = getattr(exc, "problem", None) or str(exc)
         raise ParamsError(path, [f"{where}: not valid YAML: {problem}"]) from None
-    return parse_params(data, path)
+    params = parse_params(data, path)
+    params._base_dir = (base_dir or path.parent).resolve()
+    return params

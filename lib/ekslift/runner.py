@@ -175,7 +175,8 @@ def _prepare(
             manifest.params_history.append(kept.name)
             shutil.copyfile(params_path, previous)
             manifest.params_sha256 = archive.sha256_file(previous)
-        params = load_params(resume / archive.PARAMS_COPY)
+            manifest.params_dir = str(Path(params_path).parent.resolve())
+        params = load_params(resume / archive.PARAMS_COPY, Path(manifest.params_dir))
         return resume, manifest, params
     if params_path is None:
         raise RunError("give --params FILE (or --resume RUN_DIR)")
@@ -186,6 +187,7 @@ def _prepare(
         run_dir,
         name=params.name,
         environment=params.environment,
+        params_dir=Path(params_path).parent,
         project_dir=project_dir(),
         helm_version=helm_version,
     )

@@ -68,6 +68,16 @@ def test_archive_is_complete_and_hashes_match(demo_run) -> None:
     assert result["schema_version"] == 1 and result["verdict"] == "warn"
 
 
+def test_step_2_scans_the_demo_manifests_with_paths_as_written(demo_run) -> None:
+    _, run_dir = demo_run
+    result = json.loads((run_dir / "results" / "02-api-scan.json").read_text())
+    ids = {f["id"] for f in result["findings"]}
+    assert "api-scan/-/-/file/CronJob/photos/photo-cleanup/batch/v1beta1" in ids
+    assert "api-scan/problem/../examples/deploy/half-edited.yaml:9" in ids
+    manifest = archive.load_manifest(run_dir)
+    assert manifest.params_dir == str(Path("params").resolve())
+
+
 def test_nothing_secret_is_archived(demo_run) -> None:
     _, run_dir = demo_run
     secrets = (SECRET_SENTINEL, HELM_VALUE_SENTINEL, ARGOCD_TOKEN_SENTINEL, "testing-secret")

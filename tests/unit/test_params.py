@@ -133,3 +133,14 @@ def test_demo_file_is_valid_with_sandbox_variables(monkeypatch) -> None:
     params = load_params("params/demo.yaml")
     assert {r.name for r in params.regions} == {"ap-northeast-1", "us-east-1"}
     assert all(w.reason and w.accepted_by for w in params.waivers)
+
+
+def test_relative_paths_start_where_the_file_is(tmp_path: Path) -> None:
+    folder = tmp_path / "params"
+    folder.mkdir()
+    path = folder / "p.yaml"
+    path.write_text(yaml.safe_dump({**VALID, "scan": {"manifest_paths": ["../deploy"]}}))
+    params = load_params(path)
+    assert params.resolve_path("../deploy") == (tmp_path / "deploy").resolve()
+    archived = load_params(path, base_dir=tmp_path / "elsewhere")
+    assert archived.resolve_path("x.yaml") == (tmp_path / "elsewhere" / "x.yaml").resolve()

@@ -58,7 +58,7 @@ def _file_source(context: ScanContext) -> SourceResult:
         label="files",
         findings=result.findings,
         problems=result.problems,
-        stats=result.stats(),
+        stats={**result.stats(), "syntax_checked_all": int(args.strict)},
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -97,27 +97,37 @@ def _guarded(label: str, where: str, run: Callable[[], SourceResult]) -> SourceR
         return result
 
 
-def scan_paths(helm: Helm, paths: list[str], facts: FactSet, targets: Targets) -> SourceResult:
-    """`scan.manifest_paths`: charts and kustomizations are rendered, the rest read as files."""
+def scan_paths(
+    helm: Helm, paths: dict[str, Path], facts: FactSet, targets: Targets
+) -> SourceResult:
+    """`scan.manifest_paths` (as written -> resolved): charts and kustomizations are rendered,
+    the rest read as files. Results name files as the parameter file wrote them, so finding
+    ids and reports do not depend on where the repository is checked out."""
     total = SourceResult(label="files")
-    plain = []
-    for text in paths:
-        path = Path(text)
+    for written, path in paths.items():
         if is_kustomization(path):
-            merge_into(total, scan_kustomization(path, facts, targets))
+            result = scan_kustomization(path, facts, targets)
         elif (path / "Chart.yaml").is_file() or path.name.endswith(".tgz"):
-            merge_into(total, scan_chart(helm, ChartRef(text), facts, targets))
+            result = scan_chart(helm, ChartRef(str(path)), facts, targets)
         else:
-            plain.append(text)
-    if plain:
-        # The run is an audit record: every YAML problem in the operator's manifests is
-        # reported, not only those of documents that name a deprecated API (the fast path).
-        result = scan_manifests(plain, facts, targets, ScanOptions(strict=True))
-        merge_into(
-            total,
-            SourceResult("files", result.findings, result.problems, result.stats()),
-        )
+            # The run is an audit record: every YAML problem in the operator's manifests is
+            # reported, not only those of documents that name a deprecated API (fast path).
+            scanned = scan_manifests([str(path)], facts, targets, ScanOptions(strict=True))
+            result = SourceResult("files", scanned.findings, scanned.problems, scanned.stats())
+        merge_into(total, _as_written(result, str(path), written))
     return total
+
+
+def _as_written(result: SourceResult, resolved: str, written: str) -> SourceResult:
+    def rename(file: str | None) -> str | None:
+        return written + file[len(resolved) :] if file and file.startswith(resolved) else file
+
+    return SourceResult(
+        result.label,
+        [replace(f, file=rename(f.file)) for f in result.findings],
+        [replace(p, file=rename(p.file) or p.file) for p in result.problems],
+        result.stats,
+    )
 
 
 def scan_chart_repositories(
@@ -156,7 +166,7 @@ def scan_estate(
     unknown = set(sources) - set(ALL_SOURCES)
     if unknown:
         raise ValueError(f"unknown scan sources {sorted(unknown)}; known: {list(ALL_SOURCES)}")
-    facts = facts or load_facts(params.scan.extra_facts)
+    facts = facts or load_facts([params.resolve_path(f) for f in params.scan.extra_facts])
     targets = Targets(facts.parse_target(params.target_version))
     clusters = estate_clusters(params)
     names = {w.context: w.cluster for w in clusters.values()} | {c: c for c in clusters}
@@ -215,7 +225,12 @@ def scan_estate(
             submit(
                 "files",
                 "scan.manifest_paths",
-                lambda: scan_paths(helm, list(params.scan.manifest_paths), facts, targets),
+                lambda: scan_paths(
+                    helm,
+                    {p: params.resolve_path(p) for p in params.scan.manifest_paths},
+                    facts,
+                    targets,
+                ),
             )
         results = [job.result() for job in jobs]
     total = SourceResult(label="estate")

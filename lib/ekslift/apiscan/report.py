@@ -47,10 +47,16 @@ def _summary(report: ScanReport) -> str:
     parts = [f"{count} {severity}" for severity, count in counts.items()]
     errors = len(report.errors())
     warnings = len(report.problems) - errors
-    return (
+    summary = (
         f"target {report.targets.kubernetes}: " + ", ".join(parts) + f"; {errors} input errors"
         f", {warnings} warnings"
     )
+    if report.stats.get("files.syntax_checked_all") == 0:
+        summary += (
+            "\n(YAML syntax was checked only in documents that name a deprecated API; "
+            "--strict checks every document)"
+        )
+    return summary
 
 
 def render_text(report: ScanReport, facts: FactSet) -> str:

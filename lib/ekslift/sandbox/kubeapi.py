@@ -609,6 +609,11 @@ class _HTTPServer(ThreadingHTTPServer):
         self.api = api
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (a retry, a stopped test) is routine here: log
+        it instead of socketserver's traceback on stderr."""
+        log.debug("connection from %s ended early", client_address, exc_info=True)
+
 
 @dataclass
 class _Route:
