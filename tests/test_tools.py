@@ -114,3 +114,15 @@ def test_fetch_keeps_working_binaries(tmp_path: Path) -> None:
     paths = tools.fetch_binaries(tmp_path)
     assert paths == {"helm": tmp_path / "helm", "kubectl": tmp_path / "kubectl"}
     assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
+
+
+def test_fetch_if_missing_keeps_the_binaries_found_on_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_checkout_tools: Path, capsys
+) -> None:
+    bin_dir = tmp_path / "bin"
+    _fake_helm(bin_dir)
+    _fake_kubectl(bin_dir, "v1.34.1")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setattr(tools, "fetch_binaries", lambda *a, **k: pytest.fail("downloaded"))
+    assert tools.main(["fetch", "--if-missing", "--dest", str(tmp_path / "dest")]) == 0
+    assert f"helm: {bin_dir / 'helm'}" in capsys.readouterr().out

