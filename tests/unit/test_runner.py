@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from ekslift import archive, runner
+from ekslift.cli import main
 from tests.unit.test_params import VALID
 
 STEP_BODY = """
@@ -168,3 +169,13 @@ def test_tampered_archive_is_detected(tmp_path: Path, params_file: Path) -> None
         "results/01-first.json: sha256 differs from the manifest",
         "extra.txt: not in the manifest",
     ]
+
+
+def test_cli_fail_on_warn(tmp_path: Path, params_file: Path, capsys) -> None:
+    books = tmp_path / "nb"
+    books.mkdir()
+    make_step(books, "01-first", "warning")
+    args = ["run", "--params", str(params_file), "--notebooks", str(books)]
+    assert main(args) == runner.EXIT_PASS
+    assert "step 1/1 01-first: warn" in capsys.readouterr().out
+    assert main([*args, "--fail-on", "warn"]) == runner.EXIT_GATE
