@@ -46,7 +46,7 @@ def print_inventory(
     for name in ("clusters", "nodegroups", "addons", "parity"):
         frame = inventory.frame(name)
         if not frame.empty:
-            console.print(_rich_table(name, frame.drop(columns=["support"], errors="ignore")))
+            console.print(_rich_table(name, frame))
     waived = {w.finding_id for w in result.waivers}
     for finding in result.findings:
         if finding.severity == "info":

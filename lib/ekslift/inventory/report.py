@@ -68,7 +68,9 @@ class Inventory:
 def _flatten(row: Any) -> dict[str, Any]:
     data = asdict(row) if is_dataclass(row) else dict(row)
     where = data.pop("where", None) or {}
-    data.pop("support", None)
+    support = data.pop("support", None)
+    if support is not None:
+        data["support_source"] = support["source"]
     return {**where, **data}
 
 
