@@ -62,6 +62,11 @@ def test_tables_cover_every_source(inventory) -> None:
     assert set(nodes["owner_kind"]) == {"nodegroup", "karpenter", "fargate", "self-managed"}
     apps = inventory.frame("argocd_apps")
     assert len(apps) == 4 * 21 - 1
+    matrix = inventory.apps_by_chart()
+    assert matrix.shape == (21, 4)
+    assert matrix.loc[("photos", "share-links"), ("ap-northeast-1", "green")] == "— missing"
+    thumbnailer = matrix.loc[("photos", "thumbnailer"), ("us-east-1", "green")]
+    assert thumbnailer == "3.0.0 (OutOfSync/Degraded)"
     releases = inventory.frame("helm_releases")
     assert set(releases["name"]) == {"ingress-nginx", "cert-manager", "metrics-server", "redis"}
     assert set(releases["status"]) == {"deployed"}

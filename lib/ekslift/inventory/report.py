@@ -56,6 +56,31 @@ class Inventory:
             rows = [row for c in self.clusters for row in getattr(c, table)]
         return pd.DataFrame([_flatten(r) for r in rows])
 
+    def apps_by_chart(self) -> pd.DataFrame:
+        """One row per chart, one column per cluster: the revision Argo CD deploys there,
+        marked when the app is not Synced/Healthy — 80-odd Applications at a glance."""
+        frame = self.frame("argocd_apps")
+        if frame.empty:
+            return frame
+        frame = frame.dropna(subset=["cluster"])
+        healthy = (frame["sync_status"] == "Synced") & (frame["health_status"] == "Healthy")
+        frame["state"] = frame["target_revision"].where(
+            healthy,
+            frame["target_revision"]
+            + " ("
+            + frame["sync_status"]
+            + "/"
+            + frame["health_status"]
+            + ")",
+        )
+        matrix = frame.pivot_table(
+            index=["namespace", "chart"],
+            columns=["region", "role"],
+            values="state",
+            aggfunc="first",
+        )
+        return matrix.fillna("— missing")
+
     def workload_totals(self) -> pd.DataFrame:
         """Workload counts summed per cluster (the per-namespace rows are in the CSV)."""
         columns = ["deployments", "statefulsets", "daemonsets", "pods", "pods_not_running"]
