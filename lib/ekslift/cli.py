@@ -165,6 +165,9 @@ def _cmd_inventory(args: argparse.Namespace) -> int:
     inventory = collect(params)
     result = judge(STEP, inventory.findings, params)
     print_inventory(console, inventory, result, args.output)
+    if inventory.incomplete:
+        err.print(f"[red]could not reach:[/red] {'; '.join(inventory.incomplete)}")
+        return EXIT_TOOL
     return EXIT_GATE if result.verdict == "fail" else EXIT_PASS
 
 

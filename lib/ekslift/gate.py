@@ -27,6 +27,10 @@ class GateFailed(Exception):
     """Raised by a step notebook's last cell so papermill stops the run at a failed gate."""
 
 
+class StepIncomplete(Exception):
+    """Raised by a step notebook's last cell when an API could not be reached (exit 3)."""
+
+
 class Finding(BaseModel):
     """One thing a step found; `id` is stable across runs so it can be waived by name."""
 
@@ -171,8 +175,19 @@ def conclude(
     return result
 
 
-def enforce(result: StepResult) -> None:
-    """Raise after the result is on disk, so the runner can tell a failed gate from a crash."""
+def enforce(result: StepResult, incomplete: list[str] | tuple[str, ...] = ()) -> None:
+    """Raise after the result is on disk, so the runner can tell a failed gate from a crash.
+
+    `incomplete` names what could not be reached: the step then ends as a tool error
+    whatever its verdict, since the verdict rests on a partial view.
+    """
+    if incomplete:
+        raise StepIncomplete(
+            f"step {result.step} could not reach: "
+            + "; ".join(incomplete[:10])
+            + ". Its findings are kept in the run; check connectivity and credentials, then "
+            "resume the run with `ekslift run --resume <run dir>`."
+        )
     if result.verdict == "fail":
         blockers = "\n".join(f"  - {f.id}: {f.title}" for f in result.open_blockers[:20])
         raise GateFailed(

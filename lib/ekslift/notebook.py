@@ -51,8 +51,8 @@ class StepContext:
         return frame[frame["severity"] != "info"].reset_index(drop=True)
 
     @staticmethod
-    def enforce(result: StepResult) -> None:
-        enforce(result)
+    def enforce(result: StepResult, incomplete: list[str] | tuple[str, ...] = ()) -> None:
+        enforce(result, incomplete)
 
 
 def open_step(step: str, params_path: str, run_dir: str = "") -> StepContext:

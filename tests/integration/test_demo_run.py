@@ -118,6 +118,28 @@ def test_unwaived_blocker_fails_then_resume_continues(sandbox, archive_dir, tmp_
     assert archive.verify(run_dir) == []
 
 
+def test_unreachable_cluster_ends_the_step_as_a_tool_error(sandbox, tmp_path) -> None:
+    config = tmp_path / "kubeconfig"
+    green = sandbox.kube_servers["photos-apne1-green"]
+    config.write_text(
+        Path(os.environ["KUBECONFIG"]).read_text().replace(green, "http://127.0.0.1:9")
+    )
+    done = run(
+        "run",
+        "--params",
+        "params/demo.yaml",
+        "--only",
+        "inventory",
+        env={**os.environ, "KUBECONFIG": str(config)},
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    run_dir = run_dir_of(done.stdout)
+    step = archive.load_manifest(run_dir).steps[0]
+    assert step.status == "error" and "could not reach: photos-apne1-green" in step.error
+    assert step.verdict is not None, "what was read is judged and archived all the same"
+    assert archive.verify(run_dir) == []
+
+
 def test_bad_params_exit_2(sandbox, tmp_path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(

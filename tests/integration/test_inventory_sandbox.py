@@ -128,7 +128,7 @@ def test_transient_faults_are_retried(sandbox, params) -> None:
     assert set(SEEDED_BLOCKERS) <= blockers(inventory, params)
 
 
-def test_unreachable_cluster_is_reported_not_fatal(sandbox, params, tmp_path) -> None:
+def test_unreachable_cluster_is_a_tool_error_but_reported(sandbox, params, tmp_path) -> None:
     config = tmp_path / "kubeconfig"
     text = Path(os.environ["KUBECONFIG"]).read_text()
     green = sandbox.kube_servers["photos-use1-green"]
@@ -140,6 +140,8 @@ def test_unreachable_cluster_is_reported_not_fatal(sandbox, params, tmp_path) ->
         text=True,
         env=env,
     )
+    assert out.returncode == 3
+    assert "could not reach: photos-use1-green (nodes)" in out.stderr
     result = json.loads(out.stdout)
     unreadable = [f for f in result["findings"] if "/unreadable/" in f["id"]]
     assert unreadable and all("photos-use1-green" in f["id"] for f in unreadable)

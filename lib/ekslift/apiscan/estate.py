@@ -37,6 +37,7 @@ from ekslift.apiscan.sources.helm_releases import scan_releases
 from ekslift.apiscan.sources.insights import scan_insights
 from ekslift.apiscan.sources.live import scan_live
 from ekslift.charts.helm import Helm, HelmError
+from ekslift.faults import is_unreachable
 from ekslift.kube import KubeError, KubeReader
 from ekslift.params import UpgradeParams
 from ekslift.tools import ToolError
@@ -67,6 +68,8 @@ class EstateScan:
     report: ScanReport
     facts: FactSet
     clusters: dict[str, ClusterWhere] = field(default_factory=dict)
+    # Sources whose API could not be reached at all: the step ends as a tool error (exit 3).
+    incomplete: list[str] = field(default_factory=list)
 
     def where(self, cluster: str | None) -> ClusterWhere | None:
         return self.clusters.get(cluster) if cluster else None
@@ -86,12 +89,17 @@ def estate_clusters(params: UpgradeParams) -> dict[str, ClusterWhere]:
     return out
 
 
-def _guarded(label: str, where: str, run: Callable[[], SourceResult]) -> SourceResult:
-    """Run one source; a source that cannot be read becomes an error problem."""
+def _guarded(
+    label: str, where: str, run: Callable[[], SourceResult], incomplete: list[str]
+) -> SourceResult:
+    """Run one source; a source that cannot be read becomes an error problem, and one
+    whose API could not be reached is also noted in `incomplete` (a tool error)."""
     try:
         return run()
     except _READ_ERRORS as exc:
         log.warning("%s of %s not scanned: %s", label, where, exc)
+        if is_unreachable(exc):
+            incomplete.append(f"{where} ({label})")
         result = SourceResult(label=label)
         result.problems.append(ScanProblem(where, f"{label} not scanned: {exc}"))
         return result
@@ -175,11 +183,12 @@ def scan_estate(
         aws.AwsSettings(retry_mode=params.aws.retry_mode, max_attempts=params.aws.max_attempts)
     )
     jobs: list[Future[SourceResult]] = []
+    incomplete: list[str] = []
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
 
         def submit(label: str, where: str, run: Callable[[], SourceResult]) -> None:
             if label in sources:
-                jobs.append(pool.submit(_guarded, label, where, run))
+                jobs.append(pool.submit(_guarded, label, where, run, incomplete))
 
         for where in clusters.values():
             name, context = where.cluster, where.context
@@ -247,4 +256,4 @@ def scan_estate(
         sources_scanned=tuple(s for s in ALL_SOURCES if s in sources),
         stats=stats,
     )
-    return EstateScan(report, facts, clusters)
+    return EstateScan(report, facts, clusters, sorted(incomplete))

@@ -163,7 +163,8 @@ class ParityGap:
 
 @dataclass
 class ClusterInventory:
-    """Everything read from one cluster; `problems` holds what could not be read, by area."""
+    """Everything read from one cluster; `problems` holds what could not be read, by area,
+    and `unreachable` the areas whose API could not be reached at all (see ekslift.faults)."""
 
     cluster: ClusterRow | None
     nodegroups: list[NodegroupRow] = field(default_factory=list)
@@ -175,3 +176,4 @@ class ClusterInventory:
     pdbs: list[PdbRow] = field(default_factory=list)
     deployments: set[tuple[str, str]] = field(default_factory=set)
     problems: dict[str, str] = field(default_factory=dict)
+    unreachable: list[str] = field(default_factory=list)

@@ -17,6 +17,7 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ekslift import aws
+from ekslift.faults import is_unreachable
 from ekslift.gate import Finding
 from ekslift.inventory import argocd, cluster, eks, parity, rules
 from ekslift.inventory.models import (
@@ -43,6 +44,8 @@ class Inventory:
     parity: list[ParityGap]
     calendar: dict[str, SupportWindow]
     findings: list[Finding] = field(default_factory=list)
+    # What could not be reached at all: the step then ends as a tool error (exit 3).
+    incomplete: list[str] = field(default_factory=list)
 
     def frame(self, table: str) -> pd.DataFrame:
         """One table across all clusters as a DataFrame (`where` flattened to columns)."""
@@ -110,7 +113,10 @@ def _read_cluster(
     try:
         row = eks.read_cluster(region_eks, where, context, calendar, today)
     except _READ_ERRORS as exc:
-        return ClusterInventory(cluster=None, problems={"cluster": f"{where.cluster}: {exc}"})
+        unread = ClusterInventory(cluster=None)
+        _record(unread, where, "cluster", exc)
+        unread.problems["cluster"] = f"{where.cluster}: {exc}"
+        return unread
     inv = ClusterInventory(cluster=row)
     kube = KubeReader(context)
     readers = {
@@ -124,17 +130,23 @@ def _read_cluster(
         try:
             setattr(inv, area, read())
         except _READ_ERRORS as exc:
-            inv.problems[area] = str(exc)
+            _record(inv, where, area, exc)
     try:
         inv.workloads, inv.deployments = cluster.read_workloads(kube, where)
     except _READ_ERRORS as exc:
-        inv.problems["workloads"] = str(exc)
+        _record(inv, where, "workloads", exc)
     try:
         inv.helm_releases, release_problems = cluster.read_helm_releases(kube, where)
         inv.problems.update({f"helm-release-{i}": p for i, p in enumerate(release_problems)})
     except _READ_ERRORS as exc:
-        inv.problems["helm-releases"] = str(exc)
+        _record(inv, where, "helm-releases", exc)
     return inv
+
+
+def _record(inv: ClusterInventory, where: Where, area: str, exc: Exception) -> None:
+    inv.problems[area] = str(exc)
+    if is_unreachable(exc):
+        inv.unreachable.append(f"{where.cluster} ({area})")
 
 
 def _destinations(params: UpgradeParams) -> dict[str, Where]:
@@ -202,7 +214,7 @@ def collect(params: UpgradeParams, *, today: date | None = None) -> Inventory:
                 )
         apps_job = pool.submit(_read_argocd, params)
         clusters = [job.result() for job in jobs]
-        apps, argocd_problem = apps_job.result()
+        apps, argocd_problem, argocd_unreachable = apps_job.result()
     gaps: list[ParityGap] = []
     by_cluster = {c.cluster.where.cluster: c for c in clusters if c.cluster}
     for region in params.regions:
@@ -226,7 +238,10 @@ def collect(params: UpgradeParams, *, today: date | None = None) -> Inventory:
             )
         )
     calendar = next(iter(calendars.values()), {})
-    return Inventory(target, today, clusters, apps, gaps, calendar, findings)
+    incomplete = [area for c in clusters for area in c.unreachable]
+    if argocd_unreachable:
+        incomplete.append("Argo CD (Applications)")
+    return Inventory(target, today, clusters, apps, gaps, calendar, findings, incomplete)
 
 
 def _unreadable(inv: ClusterInventory) -> list[Finding]:
@@ -241,11 +256,13 @@ def _unreadable(inv: ClusterInventory) -> list[Finding]:
     ]
 
 
-def _read_argocd(params: UpgradeParams) -> tuple[list[ArgoAppRow], str]:
+def _read_argocd(params: UpgradeParams) -> tuple[list[ArgoAppRow], str, bool]:
+    """Applications, or what went wrong reading them and whether Argo CD was unreachable."""
     if params.argocd is None:
-        return [], ""
+        return [], "", False
     try:
         kube = KubeReader(params.argocd.kube_context)
-        return argocd.read_applications(kube, params.argocd.namespace, _destinations(params)), ""
+        apps = argocd.read_applications(kube, params.argocd.namespace, _destinations(params))
     except _READ_ERRORS as exc:
-        return [], str(exc)
+        return [], str(exc), is_unreachable(exc)
+    return apps, "", False
