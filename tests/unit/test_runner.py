@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
@@ -179,3 +182,52 @@ def test_cli_fail_on_warn(tmp_path: Path, params_file: Path, capsys) -> None:
     assert main(args) == runner.EXIT_PASS
     assert "step 1/1 01-first: warn" in capsys.readouterr().out
     assert main([*args, "--fail-on", "warn"]) == runner.EXIT_GATE
+
+
+def test_run_killed_mid_step_is_resumed(tmp_path: Path, params_file: Path) -> None:
+    """A real `ekslift run` killed with SIGKILL while a step runs: resume finishes it."""
+    books = tmp_path / "nb"
+    books.mkdir()
+    make_step(books, "01-first")
+    make_step(books, "02-slow", crash="import time; time.sleep(120)")
+    runs = tmp_path / "runs"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ekslift.cli",
+            "run",
+            "--params",
+            str(params_file),
+            "--notebooks",
+            str(books),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    run_dir = None
+    while time.monotonic() < deadline:
+        manifests = list(runs.glob("*/manifest.json"))
+        if manifests:
+            run_dir = manifests[0].parent
+            steps = archive.load_manifest(run_dir).steps
+            if any(s.step == "02-slow" and s.status == "running" for s in steps):
+                break
+        time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("the slow step never started")
+    process.kill()
+    process.wait()
+    assert (run_dir / runner.LOCK).exists(), "the killed run leaves its lock behind"
+
+    make_step(books, "02-slow")
+    events: list[runner.StepEvent] = []
+    resumed = runner.run(None, resume=run_dir, notebooks_dir=books, on_event=events.append)
+    assert resumed.exit_code == runner.EXIT_PASS
+    assert [(e.step, e.phase) for e in events if e.phase != "started"] == [
+        ("01-first", "skipped"),
+        ("02-slow", "done"),
+    ]
+    assert archive.verify(run_dir) == []
