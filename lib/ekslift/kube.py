@@ -22,6 +22,9 @@ from kubernetes.client.exceptions import ApiException
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 500
+# (connect, read) seconds for one request; a page of 500 pods answers in milliseconds, so a
+# minute without an answer is a stuck server, retried like a 5xx.
+DEFAULT_TIMEOUT = (5.0, 60.0)
 _MAX_LIST_RESTARTS = 3
 
 
@@ -85,8 +88,14 @@ def api_client(context: str, kubeconfig: str | None = None) -> client.ApiClient:
 class KubeReader:
     """Read-only access to one cluster: raw JSON lists, gets and discovery."""
 
-    def __init__(self, context: str, kubeconfig: str | None = None) -> None:
+    def __init__(
+        self,
+        context: str,
+        kubeconfig: str | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> None:
         self.context = context
+        self.timeout = timeout
         self.api = api_client(context, kubeconfig)
 
     def get_json(self, path: str, query: list[tuple[str, Any]] | None = None) -> Any:
@@ -98,7 +107,9 @@ class KubeReader:
             auth_settings=["BearerToken"],
         )
         try:
-            response = self.api.call_api(method, url, headers, body, post, _request_timeout=(5, 60))
+            response = self.api.call_api(
+                method, url, headers, body, post, _request_timeout=self.timeout
+            )
         except ApiException as exc:
             raise _api_error(self.context, path, exc.status, exc.reason) from None
         except urllib3.exceptions.HTTPError as exc:

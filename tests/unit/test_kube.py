@@ -13,13 +13,16 @@ from ekslift.sandbox.kubeapi import FakeKubeAPIServer
 from ekslift.sandbox.kubeconfig import write_kubeconfig
 
 
+def reader_config(tmp_path: Path, server: FakeKubeAPIServer) -> str:
+    return str(write_kubeconfig(tmp_path / "kubeconfig", {"unit": server.url}))
+
+
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[tuple[FakeKubeAPIServer, KubeReader]]:
     server = FakeKubeAPIServer("unit", "v1.34.1-eks-0000000").start()
     server.add_many(k.pod("ns", f"pod-{i:02d}", node_name="n1") for i in range(30))
-    config = write_kubeconfig(tmp_path / "kubeconfig", {"unit": server.url})
     api_client.cache_clear()
-    yield server, KubeReader("unit", str(config))
+    yield server, KubeReader("unit", reader_config(tmp_path, server))
     server.stop()
     api_client.cache_clear()
 
@@ -58,3 +61,15 @@ def test_unknown_context_is_explained(tmp_path: Path) -> None:
     config = write_kubeconfig(tmp_path / "kubeconfig", {"other": "http://127.0.0.1:9"})
     with pytest.raises(KubeError, match="kubeconfig context 'missing'"):
         KubeReader("missing", str(config))
+
+
+def test_read_timeout_is_retried(cluster, tmp_path: Path) -> None:
+    server, _ = cluster
+    impatient = KubeReader("unit", reader_config(tmp_path, server), timeout=(1.0, 0.5))
+    server.inject_fault("/api/v1/pods", status=None, delay_seconds=2, times=1)
+    assert len(names(impatient)) == 30
+    server.inject_fault("/api/v1/pods", status=None, delay_seconds=2, times=None)
+    with pytest.raises(KubeError, match="Is the cluster reachable") as err:
+        names(impatient)
+    assert err.value.status is None
+    server.clear_faults()
