@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from ekslift import aws
 from ekslift.sandbox.awsserver import AwsSandbox, Fault
@@ -472,6 +472,23 @@ def test_fault_beyond_max_attempts_surfaces_with_its_code(
     assert eks.describe_cluster(name="blue")["ResponseMetadata"]["RetryAttempts"] == 0
     aws_sandbox.reset()
     assert aws_sandbox.faults.armed() == []
+
+
+def test_a_stalled_answer_times_out_and_is_retried(aws_sandbox: AwsSandbox, eks: Any) -> None:
+    make_cluster(eks)
+    aws.configure(aws.AwsSettings(read_timeout=0.5, max_attempts=3))
+    try:
+        aws_sandbox.arm_fault(Fault(operation="DescribeCluster", status=0, delay_seconds=1.5))
+        answer = aws.client("eks", REGION).describe_cluster(name="blue")
+        assert answer["cluster"]["name"] == "blue"
+        assert answer["ResponseMetadata"]["RetryAttempts"] == 1
+        aws_sandbox.arm_fault(
+            Fault(operation="DescribeCluster", status=0, delay_seconds=1.5, times=3)
+        )
+        with pytest.raises(ReadTimeoutError):
+            aws.client("eks", REGION).describe_cluster(name="blue")
+    finally:
+        aws.configure(aws.AwsSettings())
 
 
 @pytest.mark.parametrize(

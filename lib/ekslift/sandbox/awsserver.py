@@ -25,6 +25,7 @@ import json
 import logging
 import re
 import threading
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
@@ -67,7 +68,9 @@ class Fault:
     """An armed fault: the next ``times`` calls of ``operation`` fail with ``status``/``code``.
 
     ``service`` (botocore's name, e.g. ``eks``) narrows the match when two services share
-    an operation name; without it any service matches.
+    an operation name; without it any service matches. ``delay_seconds`` stalls the answer
+    first (a slow or hung endpoint, for client timeouts); with ``status`` 0 the call then
+    goes through unharmed.
     """
 
     operation: str
@@ -76,6 +79,7 @@ class Fault:
     message: str = "Fault injected by the ekslift sandbox"
     times: int = 1
     service: str | None = None
+    delay_seconds: float = 0.0
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def __post_init__(self) -> None:
@@ -226,6 +230,9 @@ class SandboxMiddleware:
             fault = self.faults.take(service, operation) if operation else None
             if fault is not None:
                 log.info("injecting %s %s into %s.%s", fault.status, fault.code, service, operation)
+                time.sleep(fault.delay_seconds)
+                if not fault.status:
+                    return self.app(environ, start_response)
                 status, headers, body = _fault_response(environ, service, fault)
                 start_response(status, [*headers, ("Content-Length", str(len(body)))])
                 return [body]
