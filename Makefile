@@ -40,6 +40,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check lib tests bench notebooks conftest.py
 	$(BIN)/ruff format --check lib tests bench conftest.py
+	$(BIN)/mypy
 
 test: setup lint
 	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider
@@ -60,7 +61,8 @@ sandbox-down:
 bench: setup
 	$(BIN)/python bench/inventory_scale.py
 	$(BIN)/python bench/scan_throughput.py
+	$(BIN)/python bench/scan_live.py
 
 clean:
 	-$(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR)
-	rm -rf $(VENV) .tools $(SANDBOX_DIR) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .tools $(SANDBOX_DIR) .pytest_cache .ruff_cache .mypy_cache

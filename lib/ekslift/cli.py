@@ -123,10 +123,11 @@ def _cmd_runs_show(args: argparse.Namespace) -> int:
             step.error or step.summary,
         )
     console.print(table)
-    for step, waivers in manifest.waivers.items():
+    for step_name, waivers in manifest.waivers.items():
         for waiver in waivers:
             console.print(
-                f"waived in {step}: {waiver.finding_id} — by {waiver.accepted_by}: {waiver.reason}"
+                f"waived in {step_name}: {waiver.finding_id} — by {waiver.accepted_by}: "
+                f"{waiver.reason}"
             )
     console.print(
         "integrity: all file hashes match"

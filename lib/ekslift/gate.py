@@ -108,8 +108,8 @@ def judge(
         verdict = "warn"
     else:
         verdict = "pass"
-    counts = dict(Counter(f.severity for f in findings))
-    counts["waived"] = len(applied)
+    # Keys are the severities seen plus "waived", so plain strings rather than `Severity`.
+    counts: dict[str, int] = {**Counter(f.severity for f in findings), "waived": len(applied)}
     summary = (
         f"{len(open_blockers)} open blocker(s), {len(waived)} waived, "
         f"{len(warnings)} warning(s), {counts.get('info', 0)} info"

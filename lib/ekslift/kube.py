@@ -8,6 +8,7 @@ urllib3 with backoff; an expired `continue` token (410) restarts the list, as ku
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import os
@@ -181,9 +182,9 @@ class KubeReader:
     def server_version(self) -> dict[str, Any]:
         return self.get_json("/version")
 
-    def discover(self) -> list[ApiResource]:
+    def discover(self) -> builtins.list[ApiResource]:
         """Every listable top-level resource the server serves, at every served version."""
-        resources: list[ApiResource] = []
+        resources: builtins.list[ApiResource] = []
         group_versions = ["v1"]
         for group in self.get_json("/apis").get("groups", []):
             group_versions += [v["groupVersion"] for v in group.get("versions", [])]

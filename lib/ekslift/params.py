@@ -17,7 +17,7 @@ import os
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import yaml
 from packaging.version import Version
@@ -31,8 +31,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
+Color = Literal["blue", "green"]
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _MINOR_VERSION = re.compile(r"^v?(\d+)\.(\d+)$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -147,7 +149,7 @@ class RegionParams(_Strict):
             raise ValueError(f"expected an AWS region such as 'us-east-1', got {name!r}")
         return name
 
-    def clusters(self) -> dict[str, ClusterRef]:
+    def clusters(self) -> dict[Color, ClusterRef]:
         return {"blue": self.blue, "green": self.green}
 
 
@@ -272,7 +274,7 @@ def _location(loc: tuple[Any, ...]) -> str:
     return text or "(top level)"
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         return "unknown key (check the spelling against params/example.yaml)"

@@ -113,7 +113,7 @@ def _acquire_lock(run_dir: Path) -> None:
     write_text_atomic(lock, str(os.getpid()))
 
 
-def _execute(step: Step, run_dir: Path, timeout: int) -> tuple[str, str]:
+def _execute(step: Step, run_dir: Path, timeout: int) -> tuple[archive.StepStatus, str]:
     """Execute one notebook; returns (status, error message) — never raises for a step fault."""
     output = run_dir / "notebooks" / step.notebook.name
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -140,13 +140,17 @@ def _execute(step: Step, run_dir: Path, timeout: int) -> tuple[str, str]:
 
 
 def _finish_step(
-    run_dir: Path, manifest: archive.Manifest, record: archive.StepRecord, status: str, error: str
+    run_dir: Path,
+    manifest: archive.Manifest,
+    record: archive.StepRecord,
+    status: archive.StepStatus,
+    error: str,
 ) -> None:
     executed = run_dir / "notebooks" / f"{record.step}.ipynb"
     if executed.exists():
         archive.finalize_notebook(executed, run_dir / "html")
     result = read_result(run_dir, record.step)
-    record.status = status  # type: ignore[assignment]
+    record.status = status
     record.finished_at = datetime.now(UTC)
     record.duration_s = round((record.finished_at - record.started_at).total_seconds(), 2)
     record.error = error

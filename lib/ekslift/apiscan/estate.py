@@ -81,10 +81,7 @@ def estate_clusters(params: UpgradeParams) -> dict[str, ClusterWhere]:
     for region in params.regions:
         for role, ref in region.clusters().items():
             out[ref.eks_cluster] = ClusterWhere(
-                region.name,
-                role,  # type: ignore[arg-type]
-                ref.eks_cluster,
-                ref.kube_context,
+                region.name, role, ref.eks_cluster, ref.kube_context
             )
     return out
 
@@ -190,27 +187,31 @@ def scan_estate(
             if label in sources:
                 jobs.append(pool.submit(_guarded, label, where, run, incomplete))
 
-        for where in clusters.values():
-            name, context = where.cluster, where.context
+        def submit_cluster(where: ClusterWhere) -> None:
+            # A function per cluster, so each job's closure binds this cluster's names.
+            name, context, region = where.cluster, where.context, where.region
             submit(
                 "helm-release",
                 f"cluster {name}",
-                lambda n=name, c=context: scan_releases(
-                    KubeReader(c), facts, targets, cluster=n, all_revisions=all_revisions
+                lambda: scan_releases(
+                    KubeReader(context), facts, targets, cluster=name, all_revisions=all_revisions
                 ),
             )
             submit(
                 "live",
                 f"cluster {name}",
-                lambda n=name, c=context: scan_live(KubeReader(c), facts, targets, cluster=n),
+                lambda: scan_live(KubeReader(context), facts, targets, cluster=name),
             )
             submit(
                 "insights",
                 f"cluster {name}",
-                lambda n=name, r=where.region: scan_insights(
-                    aws.client("eks", r, params.aws.profile), facts, targets, cluster=n
+                lambda: scan_insights(
+                    aws.client("eks", region, params.aws.profile), facts, targets, cluster=name
                 ),
             )
+
+        for where in clusters.values():
+            submit_cluster(where)
         if params.argocd is not None:
             argo = params.argocd
             submit(

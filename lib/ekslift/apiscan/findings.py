@@ -246,7 +246,7 @@ class ScanReport:
     def rows(self) -> list[ObjectRow]:
         return merge(self.findings)
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[Severity, int]:
         """Rows by verdict; a row overruled to clean by a live sighting counts as clean."""
         out = dict.fromkeys(SEVERITIES, 0)
         for row in self.rows():

@@ -95,6 +95,7 @@ def _construct_unknown(loader: _TolerantLoader, node: yaml.Node) -> Any:
         return loader.construct_mapping(node, deep=True)
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node, deep=True)
+    assert isinstance(node, yaml.ScalarNode)  # the composer makes no other kind of node
     return loader.construct_scalar(node)
 
 
@@ -228,7 +229,7 @@ class ManifestScanner:
             return result
         if self.options.strict:
             pieces = _document_pieces(text)
-            selected = range(len(pieces))
+            selected: Sequence[int] = range(len(pieces))
         else:
             hits = self._candidate_offsets(text)
             if not hits:
@@ -295,6 +296,8 @@ class ManifestScanner:
         try:
             while loader.check_node():
                 node = loader.get_node()
+                if node is None:  # check_node() promised a document; be safe if it lied
+                    break
                 result.documents_parsed += 1
                 doc_line = line_base + node.start_mark.line + 1
                 try:

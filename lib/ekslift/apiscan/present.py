@@ -148,7 +148,7 @@ def removal_plot(scan: EstateScan) -> Figure:
     counts: Counter[tuple[str, str]] = Counter()
     for row in scan.report.rows():
         where = scan.where(row.authoritative.cluster)
-        role = where.role if where else "files/charts"
+        role: str = where.role if where else "files/charts"
         counts[(removal_version(row, scan), role)] += 1
     versions = sorted({v for v, _ in counts}, key=_version_order)
     roles = sorted({r for _, r in counts})

@@ -380,7 +380,9 @@ def _wanted(candidates: list[_Candidate], all_revisions: bool) -> list[_Candidat
             groups[(cand.namespace, cand.release)].append(cand)
     chosen: list[_Candidate] = []
     for group in groups.values():
-        pick = _pick_revision((c.revision, c.status) for c in group if c.revision is not None)
+        pick = _pick_revision(
+            (c.revision, c.status) for c in group if c.revision is not None and c.status is not None
+        )
         chosen.extend(c for c in group if c.revision == pick)
     return chosen + unlabelled
 

@@ -94,7 +94,7 @@ class Inventory:
 
 
 def _flatten(row: Any) -> dict[str, Any]:
-    data = asdict(row) if is_dataclass(row) else dict(row)
+    data = asdict(row) if is_dataclass(row) and not isinstance(row, type) else dict(row)
     where = data.pop("where", None) or {}
     support = data.pop("support", None)
     if support is not None:
@@ -153,7 +153,7 @@ def _destinations(params: UpgradeParams) -> dict[str, Where]:
     names: dict[str, Where] = {}
     for region in params.regions:
         for role, ref in region.clusters().items():
-            where = Where(region.name, role, ref.eks_cluster)  # type: ignore[arg-type]
+            where = Where(region.name, role, ref.eks_cluster)
             names[ref.eks_cluster] = names[ref.kube_context] = where
     return names
 
@@ -174,13 +174,14 @@ def collect_cluster(
     """
     region_params = params.region(region)
     clusters = region_params.clusters()
-    if role not in clusters:
+    found = [(color, ref) for color, ref in clusters.items() if color == role]
+    if not found:
         raise KeyError(f"role {role!r} is not one of {', '.join(clusters)}")
-    ref = clusters[role]
+    color, ref = found[0]
     _configure_aws(params)
     region_eks = aws.client("eks", region, params.aws.profile)
     return _read_cluster(
-        Where(region, role, ref.eks_cluster),  # type: ignore[arg-type]
+        Where(region, color, ref.eks_cluster),
         ref.kube_context,
         params.target_version,
         region_eks,
@@ -200,7 +201,7 @@ def collect(params: UpgradeParams, *, today: date | None = None) -> Inventory:
             region_eks = aws.client("eks", region.name, params.aws.profile)
             calendars[region.name] = eks.support_calendar(region_eks)
             for role, ref in region.clusters().items():
-                where = Where(region.name, role, ref.eks_cluster)  # type: ignore[arg-type]
+                where = Where(region.name, role, ref.eks_cluster)
                 jobs.append(
                     pool.submit(
                         _read_cluster,

@@ -90,9 +90,9 @@ def _v(
     app_version: str,
     api: Mapping[str, str] = PINNED_CURRENT,
     kube: str | None = None,
-    **values: Any,
+    values: Mapping[str, Any] | None = None,
 ) -> ChartVersionSpec:
-    return ChartVersionSpec(version, app_version, dict(api), kube, values)
+    return ChartVersionSpec(version, app_version, dict(api), kube, dict(values or {}))
 
 
 _PDB = {"podDisruptionBudget": {"enabled": True}}
@@ -326,7 +326,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "addon",
         {"replicaCount": 1},
         (
-            _v("4.20.2", "2.6.0", PINNED_LEGACY, **_PDB),
+            _v("4.20.2", "2.6.0", PINNED_LEGACY, values=_PDB),
             _v("5.15.3", "2.10.1"),
             _v("5.25.1", "2.13.0"),
         ),
@@ -337,7 +337,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "addon",
         _DAEMON,
         (
-            _v("3.3.1", "1.3.1", PINNED_LEGACY, **_PSP),
+            _v("3.3.1", "1.3.1", PINNED_LEGACY, values=_PSP),
             _v("4.24.0", "1.7.0"),
             _v("4.39.0", "1.8.2"),
         ),
@@ -348,7 +348,7 @@ SANDBOX_CHARTS: list[ChartSpec] = [
         "addon",
         deep_merge(_DAEMON, _NO_SERVICE, _config(**{"fluent-bit.conf": "[SERVICE]\n  Flush 5\n"})),
         (
-            _v("0.20.9", "1.9.9", PINNED_LEGACY, **_PSP),
+            _v("0.20.9", "1.9.9", PINNED_LEGACY, values=_PSP),
             _v("0.43.0", "2.2.2"),
             _v("0.47.10", "3.1.9"),
         ),
@@ -488,7 +488,7 @@ def build_chart_repo(out_dir: Path, helm: Helm, *, url: str | None = None) -> Pa
     packaged = stamp.get("charts") == fingerprint and all(p.is_file() for p in expected)
     if not packaged:
         with ThreadPoolExecutor(max_workers=_PACKAGE_WORKERS) as pool:
-            list(pool.map(lambda job: _package_one(helm, *job, out_dir), jobs))
+            list(pool.map(lambda job: _package_one(helm, job[0], job[1], out_dir), jobs))
         for stale in set(out_dir.glob("*.tgz")) - expected:
             stale.unlink()
         logger.info("packaged %d chart versions into %s", len(jobs), out_dir)
@@ -540,6 +540,7 @@ class ChartRepoServer:
         if self._server is None:
             raise RuntimeError("ChartRepoServer is not started; call start() first")
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # a bound AF_INET address is text; the stubs allow bytes
         return f"http://{host}:{port}"
 
     def stop(self) -> None:

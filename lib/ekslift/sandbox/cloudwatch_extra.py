@@ -281,8 +281,9 @@ class MathEvaluator:
 
     def evaluate(self) -> Value:
         value = self._sum()
-        if self._peek() is not None:
-            raise self._fail(f"unexpected '{self._peek()[1]}'")  # type: ignore[index]
+        extra = self._peek()
+        if extra is not None:
+            raise self._fail(f"unexpected '{extra[1]}'")
         return value
 
     def _sum(self) -> Value:
@@ -319,9 +320,10 @@ class MathEvaluator:
                 self._next()
                 items.append(self._sum())
             self._expect("]")
-            if not all(isinstance(i, Series) for i in items):
+            series = [i for i in items if isinstance(i, Series)]
+            if len(series) != len(items):
                 raise self._fail("an array may hold only time series")
-            return items  # type: ignore[return-value]
+            return series
         if kind == "name" and self._peek() == ("op", "("):
             self._next()
             return self._call(text)
@@ -357,19 +359,25 @@ class MathEvaluator:
         if name in ("SUM", "AVG", "MIN", "MAX") and len(args) == 1:
             return self._aggregate(name, args[0])
         if name in ("ABS", "CEIL", "FLOOR") and len(args) == 1:
-            fn = {"ABS": abs, "CEIL": math.ceil, "FLOOR": math.floor}[name]
+            rounding: dict[str, Callable[[float], float]] = {
+                "ABS": abs,
+                "CEIL": math.ceil,
+                "FLOOR": math.floor,
+            }
+            fn = rounding[name]
             return self._map(args[0], lambda v: float(fn(v)))
         if name == "FILL" and len(args) == 2:
             return self._fill(args[0], args[1])
         raise self._fail(f"function {name} with {len(args)} argument(s) is not supported")
 
     def _aggregate(self, name: str, arg: Value | str) -> Value:
-        reduce: Callable[[list[float]], float] = {
+        reducers: dict[str, Callable[[list[float]], float]] = {
             "SUM": sum,
             "AVG": lambda xs: sum(xs) / len(xs),
             "MIN": min,
             "MAX": max,
-        }[name]
+        }
+        reduce = reducers[name]
         if isinstance(arg, Series):
             values = list(arg.points.values())
             return reduce(values) if values else math.nan
@@ -392,9 +400,12 @@ class MathEvaluator:
 
     def _fill(self, arg: Value | str, how: Value | str) -> Value:
         if isinstance(arg, list):
-            return [self._fill(s, how) for s in arg]  # type: ignore[misc]
+            return [self._fill_series(s, how) for s in arg]
         if not isinstance(arg, Series):
             raise self._fail("FILL needs a time series")
+        return self._fill_series(arg, how)
+
+    def _fill_series(self, arg: Series, how: Value | str) -> Series:
         points: dict[datetime, float] = {}
         known = sorted(arg.points.items())
         for t in arg.grid:
@@ -408,10 +419,10 @@ class MathEvaluator:
                 if before or after:
                     points[t] = before[-1] if before else after[0]
             elif how == "LINEAR":
-                before = [(k, v) for k, v in known if k < t]
-                after = [(k, v) for k, v in known if k > t]
-                if before and after:
-                    (t0, v0), (t1, v1) = before[-1], after[0]
+                earlier = [(k, v) for k, v in known if k < t]
+                later = [(k, v) for k, v in known if k > t]
+                if earlier and later:
+                    (t0, v0), (t1, v1) = earlier[-1], later[0]
                     points[t] = v0 + (v1 - v0) * (t - t0) / (t1 - t0)
             else:
                 raise self._fail("FILL takes a number, REPEAT or LINEAR")
@@ -426,23 +437,30 @@ class MathEvaluator:
         }[op]
         if isinstance(left, float) and isinstance(right, float):
             return apply(left, right)
-        if isinstance(left, list) or isinstance(right, list):
-            if isinstance(left, list) and isinstance(right, float):
-                return [self._binary(op, s, right) for s in left]  # type: ignore[misc]
-            if isinstance(right, list) and isinstance(left, float):
-                return [self._binary(op, left, s) for s in right]  # type: ignore[misc]
-            raise self._fail("arithmetic between arrays and series is not supported")
         if isinstance(left, Series) and isinstance(right, Series):
             common = sorted(set(left.points) & set(right.points))
             points = {t: apply(left.points[t], right.points[t]) for t in common}
             return Series(points, left.grid)
-        series = left if isinstance(left, Series) else right
-        assert isinstance(series, Series)
-        if isinstance(left, Series):
-            points = {t: apply(v, right) for t, v in left.points.items()}  # type: ignore[arg-type]
-        else:
-            points = {t: apply(left, v) for t, v in series.points.items()}
-        return Series(points, series.grid)
+        if isinstance(left, float):
+            if isinstance(right, list):
+                return [_with_scalar(apply, s, left, scalar_first=True) for s in right]
+            if isinstance(right, Series):
+                return _with_scalar(apply, right, left, scalar_first=True)
+        if isinstance(right, float):
+            if isinstance(left, list):
+                return [_with_scalar(apply, s, right, scalar_first=False) for s in left]
+            if isinstance(left, Series):
+                return _with_scalar(apply, left, right, scalar_first=False)
+        raise self._fail("arithmetic between arrays and series is not supported")
+
+
+def _with_scalar(
+    apply: Callable[[float, float], float], series: Series, scalar: float, *, scalar_first: bool
+) -> Series:
+    """`series op scalar` (or `scalar op series`) at every point; order matters for - and /."""
+    if scalar_first:
+        return Series({t: apply(scalar, v) for t, v in series.points.items()}, series.grid)
+    return Series({t: apply(v, scalar) for t, v in series.points.items()}, series.grid)
 
 
 # ------------------------------------------------------------------------------- responses

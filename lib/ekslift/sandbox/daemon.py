@@ -15,6 +15,7 @@ import signal
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from ekslift.atomic import write_text_atomic
 from ekslift.charts.helm import Helm
@@ -28,6 +29,12 @@ from ekslift.sandbox.prometheus import start_if_installed
 
 log = logging.getLogger("ekslift.sandbox")
 _REGION_KEYS = {"ap-northeast-1": "APNE1", "us-east-1": "USE1"}
+
+
+class Stoppable(Protocol):
+    """A started sandbox server; the daemon stops them all, last started first."""
+
+    def stop(self) -> None: ...
 
 
 def _start_clusters(specs: list[scenario.ClusterSpec]) -> dict[str, FakeKubeAPIServer]:
@@ -45,9 +52,9 @@ def _start_clusters(specs: list[scenario.ClusterSpec]) -> dict[str, FakeKubeAPIS
 
 def build(
     state_dir: Path, scale: scenario.Scale, flavour: str
-) -> tuple[SandboxState, list[object]]:
+) -> tuple[SandboxState, list[Stoppable]]:
     """Start and seed everything; returns the state to publish and what to stop later."""
-    running: list[object] = []
+    running: list[Stoppable] = []
     aws = AwsSandbox().start()
     running.append(aws)
     os.environ.update(aws.environment())
@@ -132,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         (state_dir / STATE).unlink(missing_ok=True)
         for server in reversed(running):
-            server.stop()  # type: ignore[attr-defined]
+            server.stop()
         log.info("sandbox stopped")
     return 0
 

@@ -50,6 +50,11 @@ DEFAULT_MAX_RESULTS = 100
 SUPPORT_TYPE_EXTENDED = "EXTENDED"
 # AL2 AMIs stop at 1.32; EKS has defaulted new managed nodegroups to AL2023 since 1.30.
 FIRST_AL2023_DEFAULT_MINOR = 30
+# DescribeCluster members moto 5.2's Cluster lacks. moto serializes a cluster from attributes
+# named after the output shape's members in snake_case, so these are added under those names;
+# the class does not declare them, hence setattr rather than attribute assignment.
+_HEALTH = "health"
+_UPGRADE_POLICY = "upgrade_policy"
 
 
 # --------------------------------------------------------------------------- errors
@@ -513,7 +518,7 @@ class EksExtraState:
         health = {"issues": copy.deepcopy(issues)}
         check_shape(health, _shape("ClusterHealth"), f"health of cluster {cluster!r}")
         with self._lock:
-            self._cluster(account_id, region, cluster).health = health
+            setattr(self._cluster(account_id, region, cluster), _HEALTH, health)
 
     def set_upgrade_policy(
         self,
@@ -524,9 +529,11 @@ class EksExtraState:
     ) -> None:
         """Set ``upgradePolicy.supportType`` (``STANDARD`` or ``EXTENDED``)."""
         with self._lock:
-            self._cluster(account_id, region, cluster).upgrade_policy = {
-                "supportType": support_type
-            }
+            setattr(
+                self._cluster(account_id, region, cluster),
+                _UPGRADE_POLICY,
+                {"supportType": support_type},
+            )
 
     def add_access_entry(
         self,
@@ -555,15 +562,15 @@ class EksExtraState:
             raise ResourceNotFoundException(
                 f"No cluster found for name: {name}.", cluster_name=name
             )
-        if not hasattr(cluster, "upgrade_policy"):
+        if not hasattr(cluster, _UPGRADE_POLICY):
             self._adopt(cluster)
         self._settle(self._extras(account_id, region, name))
         return cluster
 
     def _adopt(self, cluster: Cluster) -> None:
         """Give a moto cluster the fields real EKS reports and moto 5.2 does not."""
-        cluster.upgrade_policy = {"supportType": SUPPORT_TYPE_EXTENDED}
-        cluster.health = {"issues": []}
+        setattr(cluster, _UPGRADE_POLICY, {"supportType": SUPPORT_TYPE_EXTENDED})
+        setattr(cluster, _HEALTH, {"issues": []})
         known = self.calendar.get(cluster.version)
         if known is not None:
             cluster.platformVersion = known.default_platform_version
@@ -593,9 +600,8 @@ class EksExtraState:
                 cluster.version = self.calendar.default_version
             self._adopt(cluster)
             if upgrade_policy:
-                cluster.upgrade_policy = {
-                    "supportType": upgrade_policy.get("supportType", SUPPORT_TYPE_EXTENDED)
-                }
+                support_type = upgrade_policy.get("supportType", SUPPORT_TYPE_EXTENDED)
+                setattr(cluster, _UPGRADE_POLICY, {"supportType": support_type})
 
     def on_nodegroup_created(
         self,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import builtins
 import hashlib
 import json
 import logging
@@ -433,7 +434,9 @@ class ObjectStore:
         return result
 
     @staticmethod
-    def _matches(obj: Obj, labels: list[Requirement], fields: list[FieldRequirement]) -> bool:
+    def _matches(
+        obj: Obj, labels: builtins.list[Requirement], fields: builtins.list[FieldRequirement]
+    ) -> bool:
         if labels:
             obj_labels = obj["metadata"].get("labels") or {}
             if not all(r.matches(obj_labels) for r in labels):
@@ -686,6 +689,7 @@ class FakeKubeAPIServer:
         if self._httpd is None:
             raise RuntimeError(f"fake kube-apiserver {self.name} is not started")
         host, port = self._httpd.server_address[:2]
+        assert isinstance(host, str)  # a bound AF_INET address is text; the stubs allow bytes
         return f"http://{host}:{port}"
 
     # content --------------------------------------------------------------------------

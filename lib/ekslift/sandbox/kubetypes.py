@@ -361,8 +361,10 @@ def _pod_status(pod: Obj, _now: datetime) -> str:
         state = status.get("state") or {}
         waiting = (state.get("waiting") or {}).get("reason")
         terminated = (state.get("terminated") or {}).get("reason")
-        if waiting or (terminated and not status.get("ready")):
-            return waiting or terminated
+        if waiting:
+            return waiting
+        if terminated and not status.get("ready"):
+            return terminated
     return reason
 
 

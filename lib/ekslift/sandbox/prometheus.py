@@ -76,8 +76,8 @@ def _histogram(base: dict[str, str], minutes: list[Minute]) -> Iterator[str]:
             counts[-1] += weight
         points.append((int(minute.start.timestamp()) + 60, counts[:], total_seconds))
     for at, cumulative, seconds in points:
-        for bound, count in zip((*map(str, BUCKETS), "+Inf"), cumulative, strict=True):
-            yield f'http_request_duration_seconds_bucket{{{labels},le="{bound}"}} {count} {at}'
+        for le, count in zip((*map(str, BUCKETS), "+Inf"), cumulative, strict=True):
+            yield f'http_request_duration_seconds_bucket{{{labels},le="{le}"}} {count} {at}'
         yield f"http_request_duration_seconds_count{{{labels}}} {cumulative[-1]} {at}"
         yield f"http_request_duration_seconds_sum{{{labels}}} {seconds:.4f} {at}"
 

@@ -11,9 +11,11 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 METRIC_MINUTES = 180
-COLORS = ("blue", "green")
+Color = Literal["blue", "green"]
+COLORS: tuple[Color, ...] = ("blue", "green")
 LATENCY_SAMPLES = 40
 GREEN_SHARE = 0.05
 
@@ -30,14 +32,14 @@ class Minute:
     latencies: tuple[float, ...]
 
 
-def alb_minutes(region: str, regress: bool, now: datetime) -> dict[str, list[Minute]]:
+def alb_minutes(region: str, regress: bool, now: datetime) -> dict[Color, list[Minute]]:
     """The last `METRIC_MINUTES` whole minutes before `now` for blue and green; green took
     `GREEN_SHARE` of the traffic. With `regress`, green answers slower and fails more.
 
     Seeded by region and flavour, so every backend (and every test) gets the same numbers
     for the same `now`."""
     rng = random.Random(f"{region}-{regress}")
-    minutes: dict[str, list[Minute]] = {}
+    minutes: dict[Color, list[Minute]] = {}
     for color in COLORS:
         slow = 1.6 if regress and color == "green" else 1.0
         error_rate = 0.02 if regress and color == "green" else 0.002
