@@ -65,15 +65,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
         helm_version = Helm(Path(tempfile.gettempdir()) / "ekslift-helm").version()
     except (HelmError, ToolError):
         helm_version = None
-    outcome = runner.run(
-        Path(args.params) if args.params else None,
-        only=args.only,
-        start=args.start,
-        resume=Path(args.resume) if args.resume else None,
-        notebooks_dir=Path(args.notebooks) if args.notebooks else None,
-        helm_version=helm_version,
-        on_event=_print_event,
-    )
+    with console.status("preparing the run…") as status:
+
+        def on_event(event: runner.StepEvent) -> None:
+            if event.phase == "started":
+                status.update(f"step {event.index}/{event.total} {event.step} running…")
+            _print_event(event)
+
+        outcome = runner.run(
+            Path(args.params) if args.params else None,
+            only=args.only,
+            start=args.start,
+            resume=Path(args.resume) if args.resume else None,
+            notebooks_dir=Path(args.notebooks) if args.notebooks else None,
+            helm_version=helm_version,
+            on_event=on_event,
+        )
     verdict = outcome.manifest.verdict
     style = _VERDICT_STYLE.get(verdict, "white")
     console.print(f"run [{style}]{verdict}[/{style}]; archived in {outcome.run_dir}")
@@ -142,7 +149,10 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
 
     state_dir = Path(args.dir)
     if args.action == "up":
-        state = control.up(state_dir, scale=args.scale, scenario=args.scenario)
+        with console.status(
+            f"starting the sandbox ({args.scale}): AWS, five clusters, charts, Prometheus…"
+        ):
+            state = control.up(state_dir, scale=args.scale, scenario=args.scenario)
         console.print(f"sandbox up in {state_dir} (pid {state.pid}); for your shell:")
         console.print(f'  eval "$(ekslift sandbox env --dir {state_dir})"')
     elif args.action == "down":
