@@ -8,7 +8,13 @@ import pytest
 
 from ekslift.inventory import parity, rules
 from ekslift.inventory.cluster import node_owner
-from ekslift.inventory.eks import ami_supported, kubelet_max_older, minor, minor_distance
+from ekslift.inventory.eks import (
+    addon_version_key,
+    ami_supported,
+    kubelet_max_older,
+    minor,
+    minor_distance,
+)
 from ekslift.inventory.models import (
     AddonRow,
     ArgoAppRow,
@@ -138,3 +144,8 @@ def test_parity_gaps() -> None:
     assert gaps["ns/b"].blocking and gaps["ns/c"].blocking and not gaps["ns/d"].blocking
     severities = {f.obj: f.severity for f in rules.parity_findings(list(gaps.values()))}
     assert severities == {"ns/b": "blocker", "ns/c": "blocker", "ns/d": "info"}
+
+
+def test_addon_versions_sort_by_number_not_text() -> None:
+    versions = ["v1.9.0-eksbuild.3", "v1.20.4-eksbuild.2", "v1.20.4-eksbuild.10"]
+    assert max(versions, key=addon_version_key) == "v1.20.4-eksbuild.10"

@@ -8,6 +8,7 @@ row says which source it used so nobody mistakes a fallback for the live answer.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 from functools import cache
 from importlib.resources import files
@@ -154,6 +155,11 @@ def read_nodegroups(eks: Any, where: Where, target: str) -> list[NodegroupRow]:
     return rows
 
 
+def addon_version_key(version: str) -> tuple[int, ...]:
+    """`v1.20.4-eksbuild.2` sorts as (1, 20, 4, 2): the API's order is not a promise."""
+    return tuple(int(n) for n in re.findall(r"\d+", version))
+
+
 def _versions_for(eks: Any, addon: str, target: str) -> list[dict[str, Any]]:
     versions: list[dict[str, Any]] = []
     pages = eks.get_paginator("describe_addon_versions").paginate(
@@ -189,7 +195,9 @@ def read_addons(eks: Any, where: Where, target: str) -> list[AddonRow]:
                     status=addon.get("status", ""),
                     supports_target=bool(versions),
                     default_for_target=default,
-                    latest_for_target=versions[0]["addonVersion"] if versions else None,
+                    latest_for_target=max(
+                        (v["addonVersion"] for v in versions), key=addon_version_key, default=None
+                    ),
                 )
             )
     return rows
