@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import getpass
 import hashlib
-import json
 import logging
 import platform
 import socket
@@ -228,9 +227,3 @@ def resolve_run(archive_dir: Path, ref: str) -> Path:
         raise FileNotFoundError(f"no run matching {ref!r} under {archive_dir}")
     names = ", ".join(sorted(m.name for m in matches))
     raise FileNotFoundError(f"{ref!r} matches several runs ({names}); give more of the id")
-
-
-def manifest_summary(manifest: Manifest) -> dict[str, object]:
-    fields = {"run_id", "name", "environment", "operator", "started_at"}
-    summary = json.loads(manifest.model_dump_json(include=fields))
-    return summary | {"verdict": manifest.verdict, "steps": len(manifest.steps)}

@@ -15,12 +15,15 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.config import Config
 
 from ekslift import __version__
+
+if TYPE_CHECKING:
+    from ekslift.params import AwsParams
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,11 @@ def configure(settings: AwsSettings) -> None:
     with _lock:
         _settings = settings
         _clients.clear()
+
+
+def configure_from(params: AwsParams) -> None:
+    """Apply a parameter file's `aws:` section, as every step does before its first call."""
+    configure(AwsSettings(retry_mode=params.retry_mode, max_attempts=params.max_attempts))
 
 
 def settings() -> AwsSettings:

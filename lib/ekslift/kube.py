@@ -46,11 +46,6 @@ class ApiResource:
     plural: str
     namespaced: bool
 
-    @property
-    def path_prefix(self) -> str:
-        base = "/api/v1" if self.group_version == "v1" else f"/apis/{self.group_version}"
-        return base
-
 
 def _retries() -> urllib3.Retry:
     return urllib3.Retry(

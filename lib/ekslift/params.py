@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 import yaml
-from packaging.version import Version
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -231,9 +230,6 @@ class UpgradeParams(_Strict):
         if duplicates:
             raise ValueError(f"each region may appear once; repeated: {', '.join(duplicates)}")
         return self
-
-    def target(self) -> Version:
-        return Version(self.target_version)
 
     def region(self, name: str) -> RegionParams:
         for region in self.regions:

@@ -26,7 +26,7 @@ from papermill.exceptions import PapermillExecutionError
 from ekslift import archive
 from ekslift.atomic import write_text_atomic
 from ekslift.gate import read_result
-from ekslift.params import UpgradeParams, load_params
+from ekslift.params import load_params
 
 log = logging.getLogger(__name__)
 EXIT_PASS, EXIT_GATE, EXIT_USAGE, EXIT_TOOL = 0, 1, 2, 3
@@ -166,12 +166,16 @@ def _finish_step(
 
 def _prepare(
     params_path: Path | None, resume: Path | None, helm_version: str | None
-) -> tuple[Path, archive.Manifest, UpgradeParams]:
+) -> tuple[Path, archive.Manifest]:
+    """The run directory and its manifest; the parameters are validated before any file of
+    the run is written or replaced, so bad input never leaves a half-updated archive."""
     if resume is not None:
         if not (resume / archive.MANIFEST).exists():
             raise RunError(f"{resume} is not a run directory (no {archive.MANIFEST})")
         manifest = archive.load_manifest(resume)
-        if params_path is not None:
+        if params_path is None:
+            load_params(resume / archive.PARAMS_COPY, Path(manifest.params_dir))
+        else:
             load_params(params_path)
             previous = resume / archive.PARAMS_COPY
             kept = resume / f"params.{len(manifest.params_history) + 1}.yaml"
@@ -180,8 +184,7 @@ def _prepare(
             shutil.copyfile(params_path, previous)
             manifest.params_sha256 = archive.sha256_file(previous)
             manifest.params_dir = str(Path(params_path).parent.resolve())
-        params = load_params(resume / archive.PARAMS_COPY, Path(manifest.params_dir))
-        return resume, manifest, params
+        return resume, manifest
     if params_path is None:
         raise RunError("give --params FILE (or --resume RUN_DIR)")
     params = load_params(params_path)
@@ -195,7 +198,7 @@ def _prepare(
         project_dir=project_dir(),
         helm_version=helm_version,
     )
-    return run_dir, manifest, params
+    return run_dir, manifest
 
 
 def run(
@@ -211,7 +214,7 @@ def run(
 ) -> RunOutcome:
     """Run (or resume) the runbook; raises `ParamsError`/`RunError` for bad input."""
     steps = select_steps(discover_steps(notebooks_dir or default_notebooks_dir()), only, start)
-    run_dir, manifest, _ = _prepare(params_path, resume, helm_version)
+    run_dir, manifest = _prepare(params_path, resume, helm_version)
     _acquire_lock(run_dir)
     try:
         exit_code = EXIT_PASS

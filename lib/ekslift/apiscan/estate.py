@@ -176,9 +176,7 @@ def scan_estate(
     clusters = estate_clusters(params)
     names = {w.context: w.cluster for w in clusters.values()} | {c: c for c in clusters}
     helm = Helm(helm_home)
-    aws.configure(
-        aws.AwsSettings(retry_mode=params.aws.retry_mode, max_attempts=params.aws.max_attempts)
-    )
+    aws.configure_from(params.aws)
     jobs: list[Future[SourceResult]] = []
     incomplete: list[str] = []
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:

@@ -159,9 +159,7 @@ def _destinations(params: UpgradeParams) -> dict[str, Where]:
 
 
 def _configure_aws(params: UpgradeParams) -> None:
-    aws.configure(
-        aws.AwsSettings(retry_mode=params.aws.retry_mode, max_attempts=params.aws.max_attempts)
-    )
+    aws.configure_from(params.aws)
 
 
 def collect_cluster(
