@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ekslift.sandbox import control
+from ekslift_sandbox import control
 
 _state: dict[str, object] = {}
 
@@ -30,6 +30,22 @@ def _sandbox() -> control.SandboxState:
         for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
             os.environ.pop(name, None)
     return _state["state"]  # type: ignore[return-value]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The kind of a test is said by its markers: one that needs the sandbox must say so, so
+    `-m "not sandbox"` really runs without it."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if {"sandbox", "archive_dir"} & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("sandbox") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests that use the sandbox must be marked @pytest.mark.sandbox: "
+            + ", ".join(unmarked[:10])
+        )
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -141,7 +141,7 @@ def proc_memory_mb(pid: int) -> dict[str, float]:
 
 
 def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    from ekslift.sandbox import control
+    from ekslift_sandbox import control
 
     start = time.perf_counter()
     state = control.up(work / "sandbox", scale="large")
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kubectl not found at {args.kubectl}; pass --kubectl", file=sys.stderr)
         return 2
 
-    from ekslift.sandbox import control
+    from ekslift_sandbox import control
 
     work = Path(tempfile.mkdtemp(prefix="ekslift-bench-inventory-"))
     try:

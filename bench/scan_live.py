@@ -20,7 +20,7 @@ from packaging.version import Version
 from ekslift.apiscan.facts import Targets, load_facts
 from ekslift.apiscan.sources.live import scan_live
 from ekslift.kube import KubeReader
-from ekslift.sandbox import control
+from ekslift_sandbox import control
 from ekslift.tools import find_binary
 
 CLUSTER = "photos-apne1-green"

@@ -145,7 +145,7 @@ def _cmd_runs_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
-    from ekslift.sandbox import control
+    from ekslift_sandbox import control
 
     state_dir = Path(args.dir)
     if args.action == "up":

@@ -16,7 +16,7 @@ from ekslift.apiscan.sources.charts import (
 )
 from ekslift.apiscan.sources.rendered import Destination, scan_rendered
 from ekslift.charts.helm import Helm
-from ekslift.sandbox import chartrepo
+from ekslift_sandbox import chartrepo
 from ekslift.tools import ToolError, find_binary
 
 

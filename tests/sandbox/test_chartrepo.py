@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ekslift.charts.helm import Helm
-from ekslift.sandbox.chartrepo import (
+from ekslift_sandbox.chartrepo import (
     PINNED_CURRENT,
     PINNED_EXTENSIONS_INGRESS,
     PINNED_LEGACY,

@@ -22,10 +22,10 @@ from kubernetes.client.rest import ApiException
 from kubernetes.config import new_client_from_config
 from kubernetes.dynamic import DynamicClient
 
-from ekslift.sandbox import kubeobjects as ko
-from ekslift.sandbox import kubetypes as kt
-from ekslift.sandbox.kubeapi import ApiError, FakeKubeAPIServer, parse_label_selector
-from ekslift.sandbox.kubeconfig import write_kubeconfig
+from ekslift_sandbox import kubeobjects as ko
+from ekslift_sandbox import kubetypes as kt
+from ekslift_sandbox.kubeapi import ApiError, FakeKubeAPIServer, parse_label_selector
+from ekslift_sandbox.kubeconfig import write_kubeconfig
 
 KUBECTL = Path(__file__).resolve().parents[2] / ".tools" / "bin" / "kubectl"
 NAMESPACES = ("web", "api", "kube-system")

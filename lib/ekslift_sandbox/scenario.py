@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from ekslift.sandbox import kubeobjects as k
-from ekslift.sandbox.chartrepo import SANDBOX_CHARTS, ChartSpec
-from ekslift.sandbox.kubetypes import ARGO_APPLICATION, KARPENTER_NODEPOOL_V1BETA1
+from ekslift_sandbox import kubeobjects as k
+from ekslift_sandbox.chartrepo import SANDBOX_CHARTS, ChartSpec
+from ekslift_sandbox.kubetypes import ARGO_APPLICATION, KARPENTER_NODEPOOL_V1BETA1
 
 Role = Literal["blue", "green", "management"]
 Scale = Literal["small", "large"]

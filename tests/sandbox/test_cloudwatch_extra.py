@@ -15,8 +15,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ekslift import aws
-from ekslift.sandbox.awsserver import AwsSandbox
-from tests.contract.conftest import fits_model
+from ekslift_sandbox.awsserver import AwsSandbox
+from tests.sandbox.conftest import fits_model
 
 REGION = "ap-northeast-1"
 NS = "AWS/ApplicationELB"

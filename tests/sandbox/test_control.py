@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from ekslift.sandbox import control
+from ekslift_sandbox import control
 
 pytestmark = pytest.mark.sandbox
 EKSLIFT = str(Path(".venv/bin/ekslift").resolve())

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import requests
 
-from ekslift.sandbox.scenario import SERVICE_NAMESPACE, ClusterSpec
-from ekslift.sandbox.trafficmodel import Minute, alb_minutes
+from ekslift_sandbox.scenario import SERVICE_NAMESPACE, ClusterSpec
+from ekslift_sandbox.trafficmodel import Minute, alb_minutes
 
 log = logging.getLogger(__name__)
 BUCKETS = (0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)

@@ -9,7 +9,7 @@ import pytest
 from botocore.stub import Stubber
 
 from ekslift import aws
-from ekslift.sandbox.awsserver import AwsSandbox
+from ekslift_sandbox.awsserver import AwsSandbox
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ekslift.charts.helm import Helm, HelmError
-from ekslift.sandbox.chartrepo import ChartRepoServer, chart_spec, render_chart
+from ekslift_sandbox.chartrepo import ChartRepoServer, chart_spec, render_chart
 
 CHARTS = ("photo-api", "cluster-autoscaler")
 SECRET = "pw-do-not-leak-4711"

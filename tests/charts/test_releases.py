@@ -18,15 +18,17 @@ from ekslift.charts.releases import (
     HelmRelease,
     ReleaseDecodeError,
     decode_release,
+    list_releases,
+    mask_manifest_secrets,
+)
+from ekslift.kube import KubeError
+from ekslift_sandbox.chartrepo import chart_spec, render_chart
+from ekslift_sandbox.helmrecords import (
     encode_release_configmap,
     encode_release_payload,
     encode_release_secret,
-    list_releases,
-    mask_manifest_secrets,
     release_revision,
 )
-from ekslift.kube import KubeError
-from ekslift.sandbox.chartrepo import chart_spec, render_chart
 
 SECRET = "pw-do-not-leak-4711"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -309,9 +311,9 @@ def test_namespaced_listing_uses_namespaced_paths() -> None:
 
 def test_list_against_fake_apiserver_pages(tmp_path: Path) -> None:
     """Through KubeReader and real HTTP: 600 release Secrets take two pages of 500."""
-    kubeapi = pytest.importorskip("ekslift.sandbox.kubeapi")
+    kubeapi = pytest.importorskip("ekslift_sandbox.kubeapi")
     from ekslift.kube import KubeReader
-    from ekslift.sandbox.kubeconfig import write_kubeconfig
+    from ekslift_sandbox.kubeconfig import write_kubeconfig
 
     server = kubeapi.FakeKubeAPIServer("blue", "v1.29.8-eks-a737599")
     for i in range(300):

@@ -9,7 +9,7 @@ import pytest
 
 from ekslift.gate import Finding, GateFailed, enforce, judge, read_result, write_result
 from ekslift.params import parse_params
-from tests.unit.test_params import VALID
+from tests.core.test_params import VALID
 
 
 def params_with(waivers: list[dict]) -> object:

@@ -83,7 +83,7 @@ def up(state_dir: Path, *, scale: str = "small", scenario: str = "healthy") -> S
             [
                 sys.executable,
                 "-m",
-                "ekslift.sandbox.daemon",
+                "ekslift_sandbox.daemon",
                 "--dir",
                 str(state_dir),
                 "--scale",

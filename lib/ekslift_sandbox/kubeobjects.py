@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ekslift.sandbox.kubetypes import Obj, ResourceType
+from ekslift_sandbox.kubetypes import Obj, ResourceType
 
 DEFAULT_IMAGE = "public.ecr.aws/nginx/nginx:1.27.3"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"

@@ -17,9 +17,9 @@ import pytest
 import requests
 
 from ekslift.metrics.prometheus import PrometheusClient, PrometheusQueryError
-from ekslift.sandbox.prometheus import PrometheusSandbox, binaries, start_if_installed
-from ekslift.sandbox.scenario import clusters
-from ekslift.sandbox.trafficmodel import alb_minutes
+from ekslift_sandbox.prometheus import PrometheusSandbox, binaries, start_if_installed
+from ekslift_sandbox.scenario import clusters
+from ekslift_sandbox.trafficmodel import alb_minutes
 
 NOW = datetime.now(UTC)
 # Minute-aligned query times put samples exactly on window edges: no extrapolation.

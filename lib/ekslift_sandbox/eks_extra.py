@@ -456,7 +456,7 @@ class EksExtraState:
 
     @classmethod
     def from_package_data(cls) -> EksExtraState:
-        data = resources.files("ekslift.sandbox") / "data"
+        data = resources.files("ekslift_sandbox") / "data"
         return cls(
             VersionCalendar.from_yaml(
                 (resources.files("ekslift.inventory") / "data" / "eks_versions.yaml").read_text()

@@ -15,7 +15,7 @@ import yaml
 
 from ekslift import archive, runner
 from ekslift.cli import main
-from tests.unit.test_params import VALID
+from tests.core.test_params import VALID
 
 STEP_BODY = """
 from ekslift.gate import Finding

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ekslift import archive
-from ekslift.sandbox.scenario import (
+from ekslift_sandbox.scenario import (
     ARGOCD_TOKEN_SENTINEL,
     HELM_VALUE_SENTINEL,
     SECRET_SENTINEL,

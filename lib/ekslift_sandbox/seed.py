@@ -16,10 +16,10 @@ from typing import Any
 import boto3
 
 from ekslift.charts.helm import Helm
-from ekslift.charts.releases import encode_release_secret, release_revision
-from ekslift.sandbox.eks_extra import EksExtraState
-from ekslift.sandbox.scenario import HELM_VALUE_SENTINEL, ClusterSpec
-from ekslift.sandbox.trafficmodel import alb_minutes
+from ekslift_sandbox.helmrecords import encode_release_secret, release_revision
+from ekslift_sandbox.eks_extra import EksExtraState
+from ekslift_sandbox.scenario import HELM_VALUE_SENTINEL, ClusterSpec
+from ekslift_sandbox.trafficmodel import alb_minutes
 
 log = logging.getLogger(__name__)
 ACCOUNT = "123456789012"

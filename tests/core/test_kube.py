@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from ekslift.kube import KubeError, KubeReader, api_client
-from ekslift.sandbox import kubeobjects as k
-from ekslift.sandbox.kubeapi import FakeKubeAPIServer
-from ekslift.sandbox.kubeconfig import write_kubeconfig
+from ekslift_sandbox import kubeobjects as k
+from ekslift_sandbox.kubeapi import FakeKubeAPIServer
+from ekslift_sandbox.kubeconfig import write_kubeconfig
 
 
 def reader_config(tmp_path: Path, server: FakeKubeAPIServer) -> str:

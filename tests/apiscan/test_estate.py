@@ -20,8 +20,9 @@ from ekslift.cli import main
 from ekslift.gate import judge
 from ekslift.kube import KubeReader
 from ekslift.params import load_params
-from ekslift.sandbox import control
+from ekslift_sandbox import control
 
+pytestmark = pytest.mark.sandbox
 PARAMS = Path(__file__).resolve().parents[2] / "params" / "demo.yaml"
 GREEN = "photos-apne1-green"
 

@@ -16,8 +16,8 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from ekslift import aws
-from ekslift.sandbox.awsserver import AwsSandbox, Fault
-from tests.contract.conftest import fits_model
+from ekslift_sandbox.awsserver import AwsSandbox, Fault
+from tests.sandbox.conftest import fits_model
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/eks-cluster"

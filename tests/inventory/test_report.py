@@ -15,7 +15,7 @@ from ekslift.cli import main
 from ekslift.gate import judge
 from ekslift.inventory.report import STEP, collect
 from ekslift.params import load_params
-from ekslift.sandbox.scenario import SEEDED_BLOCKERS
+from ekslift_sandbox.scenario import SEEDED_BLOCKERS
 from ekslift.tools import find_binary
 
 pytestmark = pytest.mark.sandbox

@@ -38,7 +38,7 @@ import botocore.session
 from botocore.exceptions import UnknownServiceError
 from moto.server import ThreadedMotoServer
 
-from ekslift.sandbox import cloudwatch_extra, eks_extra
+from ekslift_sandbox import cloudwatch_extra, eks_extra
 
 log = logging.getLogger(__name__)
 

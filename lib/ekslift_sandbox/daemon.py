@@ -19,15 +19,15 @@ from typing import Protocol
 
 from ekslift.atomic import write_text_atomic
 from ekslift.charts.helm import Helm
-from ekslift.sandbox import scenario, seed
-from ekslift.sandbox.awsserver import AwsSandbox
-from ekslift.sandbox.chartrepo import REPO_NAME, serve_chart_repo
-from ekslift.sandbox.control import STATE, SandboxState
-from ekslift.sandbox.kubeapi import FakeKubeAPIServer
-from ekslift.sandbox.kubeconfig import write_kubeconfig
-from ekslift.sandbox.prometheus import start_if_installed
+from ekslift_sandbox import scenario, seed
+from ekslift_sandbox.awsserver import AwsSandbox
+from ekslift_sandbox.chartrepo import REPO_NAME, serve_chart_repo
+from ekslift_sandbox.control import STATE, SandboxState
+from ekslift_sandbox.kubeapi import FakeKubeAPIServer
+from ekslift_sandbox.kubeconfig import write_kubeconfig
+from ekslift_sandbox.prometheus import start_if_installed
 
-log = logging.getLogger("ekslift.sandbox")
+log = logging.getLogger("ekslift_sandbox")
 _REGION_KEYS = {"ap-northeast-1": "APNE1", "us-east-1": "USE1"}
 
 
@@ -119,7 +119,7 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ekslift.sandbox.daemon")
+    parser = argparse.ArgumentParser(prog="python -m ekslift_sandbox.daemon")
     parser.add_argument("--dir", required=True, type=Path)
     parser.add_argument("--scale", choices=["small", "large"], default="small")
     parser.add_argument("--scenario", choices=["healthy", "regress"], default="healthy")

@@ -30,8 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ekslift.sandbox.kubeobjects import custom_resource_definition
-from ekslift.sandbox.kubetypes import (
+from ekslift_sandbox.kubeobjects import custom_resource_definition
+from ekslift_sandbox.kubetypes import (
     Obj,
     ResourceType,
     StorageKey,
