@@ -20,8 +20,8 @@ from packaging.version import Version
 from ekslift.apiscan.facts import Targets, load_facts
 from ekslift.apiscan.sources.live import scan_live
 from ekslift.kube import KubeReader
-from ekslift_sandbox import control
 from ekslift.tools import find_binary
+from ekslift_sandbox import control
 
 CLUSTER = "photos-apne1-green"
 RUNS = 3

@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 
 from ekslift.charts.helm import Helm
-from ekslift_sandbox.helmrecords import encode_release_secret, release_revision
 from ekslift_sandbox.eks_extra import EksExtraState
+from ekslift_sandbox.helmrecords import encode_release_secret, release_revision
 from ekslift_sandbox.scenario import HELM_VALUE_SENTINEL, ClusterSpec
 from ekslift_sandbox.trafficmodel import alb_minutes
 

@@ -16,8 +16,8 @@ from ekslift.apiscan.sources.charts import (
 )
 from ekslift.apiscan.sources.rendered import Destination, scan_rendered
 from ekslift.charts.helm import Helm
-from ekslift_sandbox import chartrepo
 from ekslift.tools import ToolError, find_binary
+from ekslift_sandbox import chartrepo
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from ekslift.cli import main
 from ekslift.gate import judge
 from ekslift.inventory.report import STEP, collect
 from ekslift.params import load_params
-from ekslift_sandbox.scenario import SEEDED_BLOCKERS
 from ekslift.tools import find_binary
+from ekslift_sandbox.scenario import SEEDED_BLOCKERS
 
 pytestmark = pytest.mark.sandbox
 
