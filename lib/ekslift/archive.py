@@ -24,6 +24,7 @@ import nbformat
 from pydantic import BaseModel, Field
 
 from ekslift.atomic import write_text_atomic
+from ekslift.errors import InputError
 from ekslift.gate import AppliedWaiver, Verdict
 from ekslift.redact import redact_notebook, redact_text
 
@@ -32,6 +33,10 @@ MANIFEST_SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 PARAMS_COPY = "params.yaml"
 StepStatus = Literal["running", "done", "failed", "error"]
+
+
+class RunNotFoundError(InputError):
+    """A run directory or id that names no run (or several): give a path or more of the id."""
 
 
 class StepRecord(BaseModel):
@@ -168,7 +173,7 @@ def params_dir_of(run_dir: Path) -> Path | None:
 def load_manifest(run_dir: Path) -> Manifest:
     path = run_dir / MANIFEST
     if not path.exists():
-        raise FileNotFoundError(f"{run_dir} is not an ekslift run: {MANIFEST} is missing")
+        raise RunNotFoundError(f"{run_dir} is not an ekslift run: {MANIFEST} is missing")
     return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
 
 
@@ -224,6 +229,6 @@ def resolve_run(archive_dir: Path, ref: str) -> Path:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise FileNotFoundError(f"no run matching {ref!r} under {archive_dir}")
+        raise RunNotFoundError(f"no run matching {ref!r} under {archive_dir}")
     names = ", ".join(sorted(m.name for m in matches))
-    raise FileNotFoundError(f"{ref!r} matches several runs ({names}); give more of the id")
+    raise RunNotFoundError(f"{ref!r} matches several runs ({names}); give more of the id")

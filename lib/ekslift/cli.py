@@ -19,14 +19,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ekslift import __version__, archive, runner
-from ekslift.params import ParamsError, load_params
+from ekslift.errors import EXIT_GATE, EXIT_PASS, EXIT_TOOL, EXIT_USAGE, EksliftError
+from ekslift.params import load_params
 
-EXIT_PASS, EXIT_GATE, EXIT_USAGE, EXIT_TOOL = (
-    runner.EXIT_PASS,
-    runner.EXIT_GATE,
-    runner.EXIT_USAGE,
-    runner.EXIT_TOOL,
-)
 # Piped output (CI logs) gets wide tables instead of rich's 80-column default.
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -253,12 +248,11 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     try:
         return handler(args)
-    except ParamsError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        return EXIT_USAGE
-    except (runner.RunError, FileNotFoundError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        return EXIT_USAGE
+    except EksliftError as exc:
+        logging.getLogger("ekslift").debug("%s", type(exc).__name__, exc_info=True)
+        label = "error" if exc.exit_code == EXIT_USAGE else "tool error"
+        err.print(f"[red]{label}:[/red] {exc}")
+        return exc.exit_code
     except KeyboardInterrupt:
         err.print("interrupted; resume with `ekslift run --resume <run dir>`")
         return EXIT_TOOL

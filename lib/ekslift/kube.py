@@ -21,6 +21,8 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from ekslift.errors import ApiReadError
+
 log = logging.getLogger(__name__)
 PAGE_SIZE = 500
 # (connect, read) seconds for one request; a page of 500 pods answers in milliseconds, so a
@@ -29,12 +31,11 @@ DEFAULT_TIMEOUT = (5.0, 60.0)
 _MAX_LIST_RESTARTS = 3
 
 
-class KubeError(Exception):
+class KubeError(ApiReadError):
     """A Kubernetes call that failed after retries, naming the cluster context and path."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def api_client(context: str, kubeconfig: str | None = None) -> client.ApiClient:
         raise KubeError(
             f"kubeconfig context {context!r}: {exc}. Check `kubectl config get-contexts` and "
             "the kube_context in the parameter file."
-        ) from None
+        ) from exc
     configuration.retries = _retries()
     return client.ApiClient(configuration)
 
@@ -107,11 +108,11 @@ class KubeReader:
                 method, url, headers, body, post, _request_timeout=self.timeout
             )
         except ApiException as exc:
-            raise _api_error(self.context, path, exc.status, exc.reason) from None
+            raise _api_error(self.context, path, exc.status, exc.reason) from exc
         except urllib3.exceptions.HTTPError as exc:
             raise KubeError(
                 f"{self.context}: GET {path} failed: {exc}. Is the cluster reachable?"
-            ) from None
+            ) from exc
         if not 200 <= response.status < 300:
             raise _api_error(self.context, path, response.status, response.reason)
         return json.loads(response.read())
@@ -161,7 +162,7 @@ class KubeReader:
                 page = self.get_json(path, query)
             except KubeError as exc:
                 if token and exc.status == 410:
-                    raise _ContinueExpired from None
+                    raise _ContinueExpired from exc
                 raise
             for item in page.get("items") or []:
                 uid = item.get("metadata", {}).get("uid")

@@ -32,6 +32,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from ekslift.errors import InputError
+
 SCHEMA_VERSION: Final = 1
 Color = Literal["blue", "green"]
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -51,7 +53,7 @@ _ARN = {
 }
 
 
-class ParamsError(Exception):
+class ParamsError(InputError):
     """A parameter file that cannot be used; `problems` lists every `key path: message`."""
 
     def __init__(self, path: Path | str, problems: list[str]) -> None:
@@ -295,7 +297,7 @@ def parse_params(data: Any, source: Path | str) -> UpgradeParams:
     except ValidationError as exc:
         raise ParamsError(
             source, [f"{_location(e['loc'])}: {_describe(e)}" for e in exc.errors()]
-        ) from None
+        ) from exc
     return params
 
 
@@ -309,14 +311,14 @@ def load_params(path: Path | str, base_dir: Path | None = None) -> UpgradeParams
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ParamsError(path, [f"cannot read the file: {exc.strerror}"]) from None
+        raise ParamsError(path, [f"cannot read the file: {exc.strerror}"]) from exc
     try:
         data = yaml.load(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown place)"
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ParamsError(path, [f"{where}: not valid YAML: {problem}"]) from None
+        raise ParamsError(path, [f"{where}: not valid YAML: {problem}"]) from exc
     params = parse_params(data, path)
     params._base_dir = (base_dir or path.parent).resolve()
     return params

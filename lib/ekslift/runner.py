@@ -5,7 +5,8 @@ injects `params_path` and `run_dir`, and reads back the `results/<step>.json` ea
 notebook's gate wrote. That keeps the step logic in the library (tested) and the notebooks
 thin, and lets a later issue add a step by adding a notebook.
 
-Exit codes follow DESIGN.md: 0 pass or warn, 1 a gate failed, 2 bad input, 3 tool error.
+Exit codes follow DESIGN.md (`ekslift.errors`): 0 pass or warn, 1 a gate failed, 2 bad
+input, 3 tool error.
 """
 
 from __future__ import annotations
@@ -25,16 +26,16 @@ from papermill.exceptions import PapermillExecutionError
 
 from ekslift import archive
 from ekslift.atomic import write_text_atomic
+from ekslift.errors import EXIT_GATE, EXIT_PASS, EXIT_TOOL, InputError
 from ekslift.gate import read_result
 from ekslift.params import load_params
 
 log = logging.getLogger(__name__)
-EXIT_PASS, EXIT_GATE, EXIT_USAGE, EXIT_TOOL = 0, 1, 2, 3
 _STEP_NAME = re.compile(r"^(\d{2})-[a-z0-9-]+\.ipynb$")
 LOCK = ".run.lock"
 
 
-class RunError(Exception):
+class RunError(InputError):
     """A run that cannot start or continue (bad step name, locked run, unknown run dir)."""
 
 

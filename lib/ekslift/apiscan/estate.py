@@ -37,7 +37,7 @@ from ekslift.apiscan.sources.helm_releases import scan_releases
 from ekslift.apiscan.sources.insights import scan_insights
 from ekslift.apiscan.sources.live import scan_live
 from ekslift.charts.helm import Helm, HelmError
-from ekslift.faults import is_unreachable
+from ekslift.errors import is_unreachable
 from ekslift.kube import KubeError, KubeReader
 from ekslift.params import UpgradeParams
 from ekslift.tools import ToolError

@@ -19,6 +19,8 @@ from typing import Any, Literal
 import yaml
 from packaging.version import InvalidVersion, Version
 
+from ekslift.errors import InputError
+
 log = logging.getLogger(__name__)
 
 Severity = Literal["removed", "replacement-unavailable", "deprecated"]
@@ -32,11 +34,11 @@ _TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
 
 
-class FactsError(ValueError):
+class FactsError(InputError):
     """A facts file cannot be used; the message names the file and the entry."""
 
 
-class TargetVersionError(ValueError):
+class TargetVersionError(InputError):
     """A target version is malformed or unknown; the message lists the known ones."""
 
 
@@ -243,11 +245,11 @@ class FactSet:
         known = ", ".join(self.known_versions())
         try:
             version = parse_version(text)
-        except InvalidVersion:
+        except InvalidVersion as exc:
             raise TargetVersionError(
                 f"target version {text!r} is malformed; use a Kubernetes minor version such "
                 f"as 1.34 (known: {known})"
-            ) from None
+            ) from exc
         if version is None:
             raise TargetVersionError(f"no target version given (known: {known})")
         if version.major != 1 or _minor(version) not in self.known_versions():
@@ -283,7 +285,7 @@ def _version_field(entry: Mapping[str, Any], key: str, origin: str, index: int) 
     try:
         return parse_version(entry.get(key))
     except InvalidVersion as exc:
-        raise _entry_error(origin, index, f"{key}: {exc}") from None
+        raise _entry_error(origin, index, f"{key}: {exc}") from exc
 
 
 def _token(value: object, what: str, origin: str, index: int) -> str:
@@ -349,7 +351,7 @@ def _read_facts_document(text: str, origin: str) -> tuple[list[ApiFact], dict[st
     try:
         doc = yaml.load(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:
-        raise FactsError(f"{origin}: not valid YAML: {exc}") from None
+        raise FactsError(f"{origin}: not valid YAML: {exc}") from exc
     if not isinstance(doc, Mapping):
         raise FactsError(f"{origin}: expected a mapping with 'apis' or 'deprecated-versions'")
     if "deprecated-versions" in doc:
@@ -386,7 +388,7 @@ def load_facts(extra_files: Sequence[str | Path] = ()) -> FactSet:
         try:
             text = path.read_text(encoding="utf-8-sig")
         except OSError as exc:
-            raise FactsError(f"{path}: cannot read facts file: {exc.strerror}") from None
+            raise FactsError(f"{path}: cannot read facts file: {exc.strerror}") from exc
         user_facts, user_meta = _read_facts_document(text, str(path))
         for fact in user_facts:
             if fact.key in by_key:

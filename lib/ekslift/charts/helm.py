@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from ekslift.errors import ReadError
 from ekslift.redact import redact_text
 from ekslift.tools import find_binary
 
@@ -38,7 +39,7 @@ DEFAULT_TIMEOUT = 120.0
 _STDERR_LIMIT = 4000
 
 
-class HelmError(RuntimeError):
+class HelmError(ReadError):
     """A helm command failed; carries the command line and helm's own explanation."""
 
     def __init__(self, command: Sequence[str], returncode: int | None, stderr: str) -> None:

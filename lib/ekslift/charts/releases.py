@@ -31,6 +31,7 @@ from typing import Any, Literal, Protocol
 
 import yaml
 
+from ekslift.errors import ReadError
 from ekslift.kube import KubeError
 from ekslift.redact import MASK
 
@@ -49,7 +50,7 @@ _SECRET_KIND = re.compile(r"""(?m)^kind:[ \t]*["']?Secret["']?[ \t]*$""")
 _GO_ZERO_TIME_YEAR = 1
 
 
-class ReleaseDecodeError(ValueError):
+class ReleaseDecodeError(ReadError):
     """A release record that is not a readable Helm 3/4 release."""
 
 

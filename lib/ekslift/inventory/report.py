@@ -17,7 +17,7 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ekslift import aws
-from ekslift.faults import is_unreachable
+from ekslift.errors import is_unreachable
 from ekslift.gate import Finding
 from ekslift.inventory import argocd, cluster, eks, parity, rules
 from ekslift.inventory.models import (

@@ -19,11 +19,13 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ekslift.errors import ReadError
+
 log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-class PrometheusQueryError(Exception):
+class PrometheusQueryError(ReadError):
     """A query failed; the message names the query, the server and what to do."""
 
 

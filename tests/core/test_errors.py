@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from ekslift.faults import is_unreachable
+from ekslift.errors import is_unreachable
 from ekslift.kube import KubeError
 
 
