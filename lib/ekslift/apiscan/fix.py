@@ -45,16 +45,14 @@ def plan_fix(finding: Finding, facts: FactSet, targets: Targets) -> FixSuggestio
         return FixSuggestion(finding, None, "no matching fact")
     if finding.source != "file" or not finding.file or finding.file.startswith("<"):
         return FixSuggestion(finding, None, "not a plain manifest file; fix it at its source")
-    chain = [fact]
-    best = facts.best_replacement(fact, targets)
-    if best is not None:
-        chain.append(best)
-    for hop in chain:
-        if hop.fields_change:
-            return FixSuggestion(finding, None, hop.note() or "fields must change too")
+    chain = (fact, *facts.replacement_chain(fact, targets))
+    if any(hop.fields_change for hop in chain):
+        return FixSuggestion(
+            finding, None, facts.note_at(fact, targets) or "fields must change too"
+        )
     final = chain[-1]
     if not final.replacement or final.replacement_kind:
-        return FixSuggestion(finding, None, final.note() or "no replacement API")
+        return FixSuggestion(finding, None, facts.note_at(fact, targets) or "no replacement API")
     return FixSuggestion(finding, final.replacement)
 
 

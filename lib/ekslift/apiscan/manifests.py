@@ -366,7 +366,7 @@ class ManifestScanner:
             rule=fact.id,
             severity=severity,
             replacement=best.replacement_text(),
-            note=fact.note(),
+            note=self.facts.note_at(fact, self.targets),
         )
 
 
