@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from ekslift import aws
-from ekslift.inventory.report import collect, collect_cluster
+from ekslift.inventory.collect import collect, collect_cluster
 from ekslift.params import load_params
 
 TODAY = date(2026, 11, 27)

@@ -20,11 +20,12 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 from ekslift.errors import InputError
+from ekslift.versions import minor_text
 
 log = logging.getLogger(__name__)
 
-Severity = Literal["removed", "replacement-unavailable", "deprecated"]
-SEVERITIES: tuple[Severity, ...] = ("removed", "replacement-unavailable", "deprecated")
+ApiStatus = Literal["removed", "replacement-unavailable", "deprecated"]
+API_STATUSES: tuple[ApiStatus, ...] = ("removed", "replacement-unavailable", "deprecated")
 
 K8S = "k8s"
 _FACTS_RESOURCE = "apis.yaml"
@@ -57,10 +58,6 @@ def parse_version(text: str | int | float | None) -> Version | None:
     if not match:
         raise InvalidVersion(f"not a version like 1.29 or v1.29.0: {raw!r}")
     return Version(".".join(part for part in match.groups() if part is not None))
-
-
-def _minor(version: Version) -> str:
-    return f"{version.major}.{version.minor}"
 
 
 @dataclass(frozen=True)
@@ -97,7 +94,7 @@ class ApiFact:
             return f"{self.replacement} {self.replacement_kind}"
         return self.replacement
 
-    def severity_at(self, target: Version | None) -> Severity | None:
+    def severity_at(self, target: Version | None) -> ApiStatus | None:
         """Classify this fact for a component target, with pluto's semantics.
 
         ``None`` as target means "the component's newest release" (no version pinned for an
@@ -252,7 +249,7 @@ class FactSet:
             ) from exc
         if version is None:
             raise TargetVersionError(f"no target version given (known: {known})")
-        if version.major != 1 or _minor(version) not in self.known_versions():
+        if version.major != 1 or minor_text(version) not in self.known_versions():
             raise TargetVersionError(
                 f"target version {text!r} is not a Kubernetes version these facts cover "
                 f"(known: {known}); add facts with --facts to go further"
