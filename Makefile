@@ -41,6 +41,7 @@ lint: setup
 	$(BIN)/ruff check lib tests bench notebooks conftest.py
 	$(BIN)/ruff format --check lib tests bench conftest.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: setup lint
 	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider

@@ -5,9 +5,9 @@ fake kube-apiserver, N times each:
 
 * ``kubectl get pods -A -o json > /dev/null`` for photos-apne1-green (and photos-apne1-blue,
   for the region comparison);
-* the inventory of photos-apne1-green alone (``report.collect_cluster``), the issue's target;
+* the inventory of photos-apne1-green alone (``collect.collect_cluster``), the issue's target;
 * the inventory of region ap-northeast-1 (blue + green, both large, and Argo CD)
-  (``report.collect``), for information on what a real run reads.
+  (``collect.collect``), for information on what a real run reads.
 
 Every measurement runs in a fresh process reaped with ``wait4``, so its peak RSS is its own;
 wall times include process start (Python imports too), as an operator experiences them.
@@ -83,16 +83,16 @@ def summarize(runs: list[Run]) -> dict[str, Any]:
 
 def child(kind: str, params_path: str) -> int:
     """The measured inventory process; it imports only what the inventory needs."""
-    from ekslift.inventory import report
+    from ekslift.inventory import collect
     from ekslift.params import load_params
 
     params = load_params(params_path)
     start = time.perf_counter()
     if kind == "cluster":
-        inventories = [report.collect_cluster(params, REGION, ROLE)]
+        inventories = [collect.collect_cluster(params, REGION, ROLE)]
         findings = 0
     else:
-        inventory = report.collect(params)
+        inventory = collect.collect(params)
         inventories, findings = inventory.clusters, len(inventory.findings)
     wall = time.perf_counter() - start
     result = {

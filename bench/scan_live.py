@@ -53,10 +53,10 @@ def main() -> None:
                 env={**os.environ, "KUBECONFIG": state.kubeconfig},
             )  # fmt: skip
             kubectl.append(time.perf_counter() - begin)
-        flagged = sum(1 for f in result.findings if f.severity)
+        flagged = sum(1 for f in result.sightings if f.status)
         print(
-            f"live scan of {CLUSTER}: {result.stats['objects']} objects in "
-            f"{result.stats['resources']} resources, {flagged} findings, "
+            f"live scan of {CLUSTER}: {result.stats['live.objects']} objects in "
+            f"{result.stats['live.resources']} resources, {flagged} findings, "
             f"{len(result.problems)} problems"
         )
         print(f"  ekslift live scan          {_best(scans)}  (target < 10 s)")

@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     strict = ManifestScanner(facts, targets, ScanOptions(strict=True))
 
     def run_fast() -> list:
-        return [f for name, data in files.items() for f in fast.scan_bytes(data, name).findings]
+        return [f for name, data in files.items() for f in fast.scan_bytes(data, name).sightings]
 
     def run_cload() -> None:
         for data in files.values():
@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
 
     fast_findings = run_fast()
     strict_findings = [
-        f for name, data in files.items() for f in strict.scan_bytes(data, name).findings
+        f for name, data in files.items() for f in strict.scan_bytes(data, name).sightings
     ]
     reference = full_parse_findings(files, facts, targets)
     got = Counter((f.file, f.api_version, f.kind, f.name, f.namespace) for f in fast_findings)

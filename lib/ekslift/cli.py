@@ -164,8 +164,9 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
 
 def _cmd_inventory(args: argparse.Namespace) -> int:
     from ekslift.gate import judge
+    from ekslift.inventory import STEP
+    from ekslift.inventory.collect import collect
     from ekslift.inventory.present import print_inventory
-    from ekslift.inventory.report import STEP, collect
 
     params = load_params(args.params)
     inventory = collect(params)

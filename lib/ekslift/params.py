@@ -33,11 +33,11 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from ekslift.errors import InputError
+from ekslift.versions import VersionError, minor_text, parse_minor
 
 SCHEMA_VERSION: Final = 1
 Color = Literal["blue", "green"]
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_MINOR_VERSION = re.compile(r"^v?(\d+)\.(\d+)$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ARN = {
     "listener": re.compile(
@@ -65,10 +65,10 @@ class ParamsError(InputError):
 
 def _minor_version(value: str) -> str:
     """Kubernetes/EKS minor versions are written `1.34`; accept `v1.34` and normalise."""
-    match = _MINOR_VERSION.match(str(value).strip())
-    if not match:
-        raise ValueError(f"expected a Kubernetes minor version such as '1.34', got {value!r}")
-    return f"{int(match.group(1))}.{int(match.group(2))}"
+    try:
+        return minor_text(parse_minor(value, strict=True))
+    except VersionError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def _arn_of(kind: str):

@@ -69,8 +69,8 @@ def reference_scan(files: dict[str, bytes], facts: FactSet, targets: Targets) ->
                     fact = _lookup(facts, obj.get("apiVersion"), obj.get("kind"))
                     if fact is None:
                         continue
-                    severity = fact.severity_at(targets.for_component(fact.component))
-                    if severity is None:
+                    status = fact.severity_at(targets.for_component(fact.component))
+                    if status is None:
                         continue
                     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
                     rows.append(
@@ -82,7 +82,7 @@ def reference_scan(files: dict[str, bytes], facts: FactSet, targets: Targets) ->
                             _text(meta.get("name")),
                             _text(meta.get("namespace")),
                             fact.id,
-                            severity,
+                            status,
                         )
                     )
         finally:

@@ -182,8 +182,8 @@ def _fast_rows(scanner: ManifestScanner, corpus: dict[str, bytes]) -> list[tuple
         result = scanner.scan_bytes(data, name)
         assert not [p for p in result.problems if p.level == "error"], result.problems
         rows += [
-            (f.file, f.line, f.api_version, f.kind, f.name, f.namespace, f.rule, f.severity)
-            for f in result.findings
+            (f.file, f.line, f.api_version, f.kind, f.name, f.namespace, f.rule, f.status)
+            for f in result.sightings
         ]
     return sorted(rows)
 

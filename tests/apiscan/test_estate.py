@@ -13,8 +13,8 @@ from packaging.version import Version
 
 from ekslift.apiscan.estate import EstateScan, scan_estate
 from ekslift.apiscan.facts import Targets, load_facts
-from ekslift.apiscan.findings import Finding, ObjectRow
-from ekslift.apiscan.gate import gate_findings
+from ekslift.apiscan.judge import gate_findings
+from ekslift.apiscan.sightings import ObjectRow, Sighting
 from ekslift.apiscan.sources.live import scan_live
 from ekslift.cli import main
 from ekslift.gate import judge
@@ -40,14 +40,14 @@ def _rows(scan: EstateScan, **match: str | None) -> list[ObjectRow]:
     return [row for row in scan.report.rows() if fits(row)]
 
 
-def _findings(scan: EstateScan, **match: str | None) -> list[Finding]:
-    return [f for f in scan.report.findings if all(getattr(f, k) == v for k, v in match.items())]
+def _sightings(scan: EstateScan, **match: str | None) -> list[Sighting]:
+    return [f for f in scan.report.sightings if all(getattr(f, k) == v for k, v in match.items())]
 
 
 def test_last_applied_removed_apis_are_found(scan: EstateScan) -> None:
     [pdb] = _rows(scan, cluster=GREEN, kind="PodDisruptionBudget", name="legacy-worker")
     assert pdb.sources == ("last-applied",)
-    assert pdb.severity == "removed"
+    assert pdb.status == "removed"
     assert pdb.authoritative.api_version == "policy/v1beta1"
     assert "policy/v1" in pdb.authoritative.note  # what the server stores
     clusters = {r.authoritative.cluster for r in _rows(scan, kind="CronJob", name="nightly-prune")}
@@ -61,7 +61,7 @@ def test_last_applied_removed_apis_are_found(scan: EstateScan) -> None:
 
 def test_migrated_objects_are_not_reported(scan: EstateScan) -> None:
     assert _rows(scan, name="feed-migrated") == []
-    assert not [f for f in _findings(scan, name="feed-migrated") if f.severity]
+    assert not [f for f in _sightings(scan, name="feed-migrated") if f.status]
     # Charts that choose their API from .Capabilities render the replacement for 1.34.
     assert not [r for r in scan.report.rows() if (r.authoritative.name or "").startswith("feed")]
 
@@ -71,10 +71,10 @@ def test_stale_helm_release_is_overruled_by_the_live_object(scan: EstateScan) ->
     assert set(redis.sources) == {"live", "helm-release"}
     assert redis.authoritative.source == "live"
     assert redis.authoritative.api_version == "policy/v1"
-    assert redis.severity is None
+    assert redis.status is None
     assert "live (policy/v1) is authoritative" in redis.note
     assert "helm-release says policy/v1beta1" in redis.note
-    [release] = _findings(scan, cluster=GREEN, source="helm-release", name="redis")
+    [release] = _sightings(scan, cluster=GREEN, source="helm-release", name="redis")
     assert release.extra["template"] == "redis/templates/pdb.yaml"
     assert release.file == "helm release photos/redis revision 1"
 
@@ -84,7 +84,7 @@ def test_live_served_version_finds_the_karpenter_v1beta1_nodepool(scan: EstateSc
     assert pool.authoritative.source == "live"
     assert pool.authoritative.cluster == "photos-apne1-blue"
     assert pool.authoritative.api_version == "karpenter.sh/v1beta1"
-    assert pool.severity == "removed"
+    assert pool.status == "removed"
 
 
 def test_argocd_renders_blue_apps_on_removed_apis_and_green_clean(scan: EstateScan) -> None:
@@ -100,8 +100,8 @@ def test_argocd_renders_blue_apps_on_removed_apis_and_green_clean(scan: EstateSc
 
 
 def test_insights_deprecation_details_with_clients(scan: EstateScan) -> None:
-    [calls] = _findings(scan, source="insights", cluster=GREEN)
-    assert (calls.kind, calls.api_version, calls.severity) == (
+    [calls] = _sightings(scan, source="insights", cluster=GREEN)
+    assert (calls.kind, calls.api_version, calls.status) == (
         "PodDisruptionBudget",
         "policy/v1beta1",
         "removed",
@@ -112,7 +112,7 @@ def test_insights_deprecation_details_with_clients(scan: EstateScan) -> None:
 
 
 def test_no_secret_reaches_the_report(scan: EstateScan) -> None:
-    from ekslift.apiscan.report import render
+    from ekslift.apiscan.formats import render
 
     text = render(scan.report, "json", scan.facts)
     assert "SENTINEL" not in text
@@ -157,8 +157,8 @@ def green_server(sandbox: control.SandboxState) -> Iterator[str]:
     urllib.request.urlopen(request, timeout=10).read()
 
 
-def _legacy_worker_found(result_findings: list[Finding]) -> bool:
-    return any(f.name == "legacy-worker" and f.severity == "removed" for f in result_findings)
+def _legacy_worker_found(result_findings: list[Sighting]) -> bool:
+    return any(f.name == "legacy-worker" and f.status == "removed" for f in result_findings)
 
 
 @pytest.mark.parametrize("status", [500, 429])
@@ -169,7 +169,7 @@ def test_live_scan_retries_transient_errors(green_server: str, status: int) -> N
     )
     result = scan_live(KubeReader(GREEN), load_facts(), Targets(Version("1.34")), cluster=GREEN)
     assert result.problems == []
-    assert _legacy_worker_found(result.findings)
+    assert _legacy_worker_found(result.sightings)
 
 
 def test_live_scan_survives_an_expired_continue_token(green_server: str) -> None:
@@ -181,11 +181,11 @@ def test_live_scan_survives_an_expired_continue_token(green_server: str) -> None
         KubeReader(GREEN), load_facts(), Targets(Version("1.34")), cluster=GREEN, page_size=20
     )
     assert result.problems == []
-    assert _legacy_worker_found(result.findings)
+    assert _legacy_worker_found(result.sightings)
     baseline = scan_live(
         KubeReader(GREEN), load_facts(), Targets(Version("1.34")), cluster=GREEN, page_size=20
     )
-    assert result.stats["objects"] == baseline.stats["objects"]
+    assert result.stats["live.objects"] == baseline.stats["live.objects"]
 
 
 def test_live_scan_names_a_resource_that_keeps_failing(green_server: str) -> None:
@@ -196,7 +196,7 @@ def test_live_scan_names_a_resource_that_keeps_failing(green_server: str) -> Non
     result = scan_live(KubeReader(GREEN), load_facts(), Targets(Version("1.34")), cluster=GREEN)
     [problem] = result.problems
     assert "cronjobs (batch/v1)" in problem.message and "403" in problem.message
-    assert _legacy_worker_found(result.findings)
+    assert _legacy_worker_found(result.sightings)
 
 
 def test_cli_scans_clusters_with_pluto_exit_codes(sandbox: control.SandboxState) -> None:

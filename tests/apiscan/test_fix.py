@@ -23,7 +23,7 @@ def fixes_for(path: Path, target: str = "1.32"):
     facts = load_facts()
     targets = Targets(Version(target))
     result = scan_manifests([str(path)], facts, targets)
-    return suggest_fixes(result.findings, facts, targets)
+    return suggest_fixes(result.sightings, facts, targets)
 
 
 def test_pure_api_version_change_gets_a_diff(tmp_path: Path) -> None:

@@ -29,14 +29,14 @@ def scan_text(text: str | bytes, strict: bool = False) -> FileScanResult:
 
 
 def lines(result: FileScanResult) -> list[tuple[str | None, int | None]]:
-    return [(f.name, f.line) for f in result.findings]
+    return [(f.name, f.line) for f in result.sightings]
 
 
 def test_finds_objects_with_line_of_api_version() -> None:
     result = scan_text(f"# comment\n---\n{OK}---\nkind: X\n{PDB}")  # last "kind" wins
     assert lines(result) == [("web", 9)]
-    finding = result.findings[0]
-    assert (finding.severity, finding.replacement, finding.source) == (
+    sighting = result.sightings[0]
+    assert (sighting.status, sighting.replacement, sighting.source) == (
         "removed",
         "policy/v1",
         "file",
@@ -48,7 +48,7 @@ def test_block_scalar_with_manifest_text_is_not_a_finding() -> None:
         PDB.replace("\n", "\n    ")
     )
     result = scan_text(text)
-    assert result.findings == [] and result.problems == []
+    assert result.sightings == [] and result.problems == []
     assert result.documents_parsed == 1  # the needle made it a candidate; the parse cleared it
 
 
@@ -103,7 +103,7 @@ def test_syntax_error_in_a_document_without_needle_needs_strict() -> None:
 def test_unknown_tags_are_warnings_and_the_object_is_scanned(tag: str) -> None:
     text = f"{PDB}  namespace: {tag} prod\n"
     result = scan_text(text)
-    assert [(f.name, f.namespace) for f in result.findings] == [("web", "prod")]
+    assert [(f.name, f.namespace) for f in result.sightings] == [("web", "prod")]
     assert [(p.level, p.line) for p in result.problems] == [("warning", 5)]
     assert tag.lstrip("!") in result.problems[0].message
 
@@ -147,7 +147,7 @@ def test_document_that_is_not_a_mapping() -> None:
 
 def test_binary_file() -> None:
     result = scan_text(b"\x89PNG\r\n\x1a\n\x00\x00policy/v1beta1")
-    assert result.findings == []
+    assert result.sightings == []
     assert "binary" in result.problems[0].message and result.problems[0].line == 3
 
 
@@ -160,7 +160,7 @@ def test_huge_file_is_skipped_and_reported(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
     big.write_text(PDB * 100)
     result = scanner(max_size=1000).scan_paths([str(big)])
-    assert result.findings == []
+    assert result.sightings == []
     assert "too large" in result.problems[0].message and result.problems[0].file == str(big)
 
 
@@ -204,12 +204,12 @@ def test_folder_walk_filters_suffixes_and_dedupes(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text(PDB)
     os.symlink(tmp_path / "pdb.yml", tmp_path / "alias.yaml")
     result = scanner().scan_paths([str(tmp_path), str(tmp_path / "pdb.yml")])
-    assert len(result.findings) == 1
+    assert len(result.sightings) == 1
 
 
 def test_stdin() -> None:
     result = scanner().scan_paths(["-"], stdin=io.BytesIO(PDB.encode()))
-    assert [(f.file, f.line) for f in result.findings] == [("<stdin>", 1)]
+    assert [(f.file, f.line) for f in result.sightings] == [("<stdin>", 1)]
 
 
 def test_stdin_too_large() -> None:

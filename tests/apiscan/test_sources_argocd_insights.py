@@ -99,21 +99,21 @@ def test_insights_deprecation_details_become_findings(facts: FactSet) -> None:
     )
     with stub:
         result = scan_insights(eks, facts, Targets(Version("1.32")), cluster="green")
-    [finding] = result.findings
-    assert finding.source == "insights"
-    assert (finding.kind, finding.api_version, finding.severity) == (
+    [sighting] = result.sightings
+    assert sighting.source == "insights"
+    assert (sighting.kind, sighting.api_version, sighting.status) == (
         "FlowSchema",
         "flowcontrol.apiserver.k8s.io/v1beta3",
         "removed",
     )
-    assert finding.name is None and finding.cluster == "green"
-    clients = finding.extra["clients"]
+    assert sighting.name is None and sighting.cluster == "green"
+    clients = sighting.extra["clients"]
     assert clients[0] == {
         "user_agent": "kube-prometheus/0.9",
         "requests_last_30_days": 900,
         "last_request": when.isoformat(),
     }
-    assert "kube-prometheus/0.9 (900 requests)" in finding.note
+    assert "kube-prometheus/0.9 (900 requests)" in sighting.note
 
 
 def test_insights_access_denied_is_a_problem(facts: FactSet) -> None:
@@ -124,4 +124,4 @@ def test_insights_access_denied_is_a_problem(facts: FactSet) -> None:
     with stub:
         result = scan_insights(eks, facts, Targets(Version("1.34")), cluster="blue")
     [problem] = result.problems
-    assert "eks:ListInsights" in problem.message and result.findings == []
+    assert "eks:ListInsights" in problem.message and result.sightings == []

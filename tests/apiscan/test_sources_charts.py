@@ -14,7 +14,7 @@ from ekslift.apiscan.sources.charts import (
     scan_charts,
     target_api_versions,
 )
-from ekslift.apiscan.sources.rendered import Destination, scan_rendered
+from ekslift.apiscan.sources.rendered import RenderLabels, scan_rendered
 from ekslift.charts.helm import Helm
 from ekslift.tools import ToolError, find_binary
 from ekslift_sandbox import chartrepo
@@ -58,11 +58,11 @@ def test_capabilities_chart_renders_the_replacement(
     chart = _chart("feed", "3.2.0", tmp_path)
     result = scan_chart(helm, ChartRef(str(chart)), facts, Targets(Version("1.34")))
     assert result.problems == []
-    assert result.findings == []
+    assert result.sightings == []
     helm_defaults_only = scan_chart(
         helm, ChartRef(str(chart)), facts, Targets(Version("1.34")), api_versions=[]
     )
-    assert {(f.kind, f.api_version) for f in helm_defaults_only.findings} == {
+    assert {(f.kind, f.api_version) for f in helm_defaults_only.sightings} == {
         ("PodDisruptionBudget", "policy/v1beta1"),
         ("HorizontalPodAutoscaler", "autoscaling/v2beta2"),
     }
@@ -75,10 +75,10 @@ def test_pinned_legacy_chart_findings_carry_template_and_namespace(
     result = scan_chart(
         helm, ChartRef(str(chart)), facts, Targets(Version("1.34")), namespace="photos"
     )
-    [cron] = [f for f in result.findings if f.kind == "CronJob"]
+    [cron] = [f for f in result.sightings if f.kind == "CronJob"]
     assert cron.source == "chart"
     assert cron.api_version == "batch/v1beta1"
-    assert cron.severity == "removed"
+    assert cron.status == "removed"
     assert cron.namespace == "photos"
     assert cron.file == str(chart)
     assert cron.line and cron.line > 1
@@ -95,15 +95,15 @@ def test_render_failure_is_a_problem_and_the_scan_goes_on(
     assert problem.file == str(failing)
     assert "kubeVersion" in problem.message
     assert "--debug" not in problem.message
-    assert any(f.kind == "PodDisruptionBudget" for f in result.findings)
+    assert any(f.kind == "PodDisruptionBudget" for f in result.sightings)
 
 
 def test_rendered_secret_data_is_not_kept(helm: Helm, facts: FactSet, tmp_path: Path) -> None:
     chart = _chart("redis", "16.13.2", tmp_path)
     values = {"secret": {"password": "SENTINEL-render-secret"}}
     result = scan_chart(helm, ChartRef(str(chart)), facts, Targets(Version("1.34")), values=values)
-    assert result.findings
-    assert "SENTINEL" not in repr(result.findings) + repr(result.problems)
+    assert result.sightings
+    assert "SENTINEL" not in repr(result.sightings) + repr(result.problems)
 
 
 def test_kustomization_is_rendered_with_kubectl(facts: FactSet, tmp_path: Path) -> None:
@@ -121,8 +121,8 @@ def test_kustomization_is_rendered_with_kubectl(facts: FactSet, tmp_path: Path) 
         encoding="utf-8",
     )
     result = scan_charts(None, [str(tmp_path)], facts, Targets(Version("1.34")))  # type: ignore[arg-type]
-    [finding] = result.findings
-    assert (finding.source, finding.namespace, finding.name) == ("kustomize", "jobs", "prune")
+    [sighting] = result.sightings
+    assert (sighting.source, sighting.namespace, sighting.name) == ("kustomize", "jobs", "prune")
 
 
 def test_cluster_scoped_kinds_get_no_namespace(facts: FactSet) -> None:
@@ -132,14 +132,14 @@ def test_cluster_scoped_kinds_get_no_namespace(facts: FactSet) -> None:
         "---\n# Source: x/templates/pdb.yaml\napiVersion: policy/v1beta1\n"
         "kind: PodDisruptionBudget\nmetadata: {name: b}\n"
     )
-    findings, _ = scan_rendered(
-        text, Destination("chart", "x", "c1", "team"), facts, Targets(Version("1.34"))
+    sightings, _ = scan_rendered(
+        text, RenderLabels("chart", "x", "c1", "team"), facts, Targets(Version("1.34"))
     )
-    by_kind = {f.kind: f for f in findings}
+    by_kind = {f.kind: f for f in sightings}
     assert by_kind["PodSecurityPolicy"].namespace is None
     assert by_kind["PodDisruptionBudget"].namespace == "team"
     assert by_kind["PodDisruptionBudget"].extra["template"] == "x/templates/pdb.yaml"
-    assert {f.cluster for f in findings} == {"c1"}
+    assert {f.cluster for f in sightings} == {"c1"}
 
 
 def test_api_versions_leave_out_what_the_target_does_not_serve_by_default(

@@ -1,76 +1,26 @@
 """``ekslift scan``: the API scan from the command line, with pluto's exit codes.
 
-The top-level CLI calls :func:`add_scan_parser` and :func:`run_scan`.  Sources are plug-ins:
-each entry of :data:`SOURCES` says when it applies to the parsed arguments and returns a
-:class:`SourceResult`; file paths are the built-in source, and cluster sources (Helm
-releases, live objects, Upgrade Insights) register themselves with :func:`register_source`.
+The CLI only parses flags into a typed :class:`ScanRequest` and presents the report; which
+sources run is the registry's answer (:mod:`ekslift.apiscan.scan`), so no source is named
+here and none imports this module.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
-from ekslift.kube import KubeError
-from ekslift.params import ParamsError
-
-from .facts import FactsError, FactSet, Targets, TargetVersionError, load_facts
-from .findings import EXIT_ERROR, Finding, ScanProblem, ScanReport
-from .fix import suggest_fixes
-from .manifests import DEFAULT_MAX_FILE_SIZE, ScanOptions, scan_manifests
-from .report import FORMATS, render
-
-
-@dataclass(frozen=True)
-class ScanContext:
-    """What every source gets: the facts, the targets and the parsed arguments."""
-
-    facts: FactSet
-    targets: Targets
-    args: argparse.Namespace
-
-
-@dataclass
-class SourceResult:
-    label: str
-    findings: list[Finding] = field(default_factory=list)
-    problems: list[ScanProblem] = field(default_factory=list)
-    stats: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ScanSource:
-    """A source plug-in: ``applies(args)`` selects it, ``run(context)`` scans."""
-
-    name: str
-    applies: Callable[[argparse.Namespace], bool]
-    run: Callable[[ScanContext], SourceResult]
-
-
-def _file_source(context: ScanContext) -> SourceResult:
-    args = context.args
-    options = ScanOptions(max_file_size=args.max_file_size, strict=args.strict)
-    result = scan_manifests(args.paths, context.facts, context.targets, options)
-    return SourceResult(
-        label="files",
-        findings=result.findings,
-        problems=result.problems,
-        stats={**result.stats(), "syntax_checked_all": int(args.strict)},
-    )
-
-
-SOURCES: list[ScanSource] = [
-    ScanSource(name="files", applies=lambda args: bool(args.paths), run=_file_source)
-]
-
-
-def register_source(source: ScanSource) -> None:
-    """Add (or replace, by name) a source such as ``helm``, ``live`` or ``insights``."""
-    SOURCES[:] = [s for s in SOURCES if s.name != source.name]
-    SOURCES.append(source)
+from ekslift.apiscan.contract import ScanRequest
+from ekslift.apiscan.facts import FactSet, load_facts
+from ekslift.apiscan.fix import suggest_fixes
+from ekslift.apiscan.formats import FORMATS, render
+from ekslift.apiscan.manifests import DEFAULT_MAX_FILE_SIZE
+from ekslift.apiscan.scan import run_request, targets_for
+from ekslift.apiscan.sightings import EXIT_ERROR
+from ekslift.errors import EksliftError
 
 
 def add_scan_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -124,10 +74,74 @@ def configure_scan_parser(parser: argparse.ArgumentParser) -> None:
         help="parse every document and report every YAML problem (slower)",
     )
     parser.add_argument("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE)
-    # Imported here: the sources import this module's SourceResult and register_source.
-    from .sources.registry import add_source_arguments
+    _add_source_arguments(parser)
 
-    add_source_arguments(parser)
+
+def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of the sources beyond files: charts, clusters and a whole estate."""
+    parser.add_argument(
+        "--chart",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="render a chart (folder, .tgz, repo/chart[@version]) or kustomization for the "
+        "target and scan it; may repeat",
+    )
+    parser.add_argument(
+        "--cluster",
+        action="append",
+        default=[],
+        metavar="CTX",
+        help="kubeconfig context to read with --helm/--live/--insights (default: current)",
+    )
+    parser.add_argument("--helm", action="store_true", help="scan Helm release records")
+    parser.add_argument(
+        "--all-revisions", action="store_true", help="with --helm: every stored revision"
+    )
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="scan live objects: served versions and last-applied annotations",
+    )
+    parser.add_argument(
+        "--insights", action="store_true", help="read EKS Upgrade Insights deprecation details"
+    )
+    parser.add_argument("--region", help="AWS region of the clusters (for --insights)")
+    parser.add_argument(
+        "--eks-cluster",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="EKS cluster name per --cluster, in order, when it differs from the context",
+    )
+    parser.add_argument(
+        "--helm-home", type=Path, default=None, help="isolated helm home (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--params",
+        metavar="FILE",
+        help="scan the whole estate of a parameter file, as step 2 does (its target_version "
+        "is the default target)",
+    )
+
+
+def request_of(args: argparse.Namespace) -> ScanRequest:
+    """The typed request the sources get; argparse stays in the CLI."""
+    return ScanRequest(
+        paths=tuple(args.paths),
+        charts=tuple(args.chart),
+        contexts=tuple(args.cluster),
+        eks_clusters=tuple(args.eks_cluster),
+        helm_releases=args.helm,
+        all_revisions=args.all_revisions,
+        live=args.live,
+        insights=args.insights,
+        region=args.region,
+        helm_home=args.helm_home,
+        params_path=args.params,
+        strict=args.strict,
+        max_file_size=args.max_file_size,
+    )
 
 
 def _list_versions(facts: FactSet, out: TextIO) -> int:
@@ -144,62 +158,28 @@ def _list_versions(facts: FactSet, out: TextIO) -> int:
     return 0
 
 
-def build_targets(facts: FactSet, args: argparse.Namespace) -> Targets:
-    from .sources.registry import default_target
-
-    version = args.target_version or default_target(args)
-    if not version:
-        raise TargetVersionError(
-            "no --target-version given; name the version you upgrade to "
-            f"(known: {', '.join(facts.known_versions())})"
-        )
-    components = dict(facts.parse_component_target(spec) for spec in args.component_version)
-    return Targets(facts.parse_target(version), components)
-
-
 def run_scan(
     args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     """Run the scan for parsed ``args``; returns the exit code (pluto's codes)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    request = request_of(args)
     try:
         facts = load_facts(args.facts)
         if args.list_versions:
             return _list_versions(facts, stdout)
-        targets = build_targets(facts, args)
-    except (FactsError, TargetVersionError, ParamsError, KubeError) as exc:
+        targets = targets_for(facts, request, args.target_version, args.component_version)
+        report = run_request(request, facts, targets)
+    except EksliftError as exc:
         stderr.write(f"ekslift scan: {exc}\n")
         return EXIT_ERROR
-    context = ScanContext(facts=facts, targets=targets, args=args)
-    selected = [source for source in SOURCES if source.applies(args)]
-    if not selected:
-        stderr.write(
-            "ekslift scan: nothing to scan; give PATHs (or - for stdin), --chart, or "
-            "--helm/--live/--insights\n"
-        )
-        return EXIT_ERROR
-    findings: list[Finding] = []
-    problems: list[ScanProblem] = []
-    stats: dict[str, int] = {}
-    for source in selected:
-        result = source.run(context)
-        findings += result.findings
-        problems += result.problems
-        stats.update({f"{result.label}.{k}": v for k, v in result.stats.items()})
-    report = ScanReport(
-        targets=targets,
-        findings=tuple(findings),
-        problems=tuple(problems),
-        sources_scanned=tuple(source.name for source in selected),
-        stats=stats,
-    )
     rendered = render(report, args.output, facts)
     if args.suggest_fix:
-        fixes = suggest_fixes(report.findings, facts, targets)
+        fixes = suggest_fixes(report.sightings, facts, targets)
         stderr.write(rendered)
         for manual in fixes.manual:
-            stderr.write(f"no diff for {manual.finding.location}: {manual.reason}\n")
+            stderr.write(f"no diff for {manual.sighting.location}: {manual.reason}\n")
         stdout.write(fixes.patch)
     else:
         stdout.write(rendered)

@@ -14,51 +14,38 @@ from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ekslift import aws
-from ekslift.apiscan.cli import SourceResult
+from ekslift.apiscan.contract import CLUSTER_SOURCES, SourceName, SourceResult
 from ekslift.apiscan.facts import FactSet, Targets, load_facts
-from ekslift.apiscan.findings import ScanProblem, ScanReport
-from ekslift.apiscan.manifests import ScanOptions, scan_manifests
+from ekslift.apiscan.manifests import ScanOptions
+from ekslift.apiscan.sightings import ScanProblem, ScanReport
 from ekslift.apiscan.sources.argocd import scan_applications
 from ekslift.apiscan.sources.charts import (
     ChartRef,
     is_kustomization,
-    merge_into,
     repo_latest_charts,
     scan_chart,
     scan_kustomization,
     target_api_versions,
 )
+from ekslift.apiscan.sources.files import scan_files
 from ekslift.apiscan.sources.helm_releases import scan_releases
 from ekslift.apiscan.sources.insights import scan_insights
 from ekslift.apiscan.sources.live import scan_live
 from ekslift.charts.helm import Helm, HelmError
-from ekslift.errors import is_unreachable
-from ekslift.kube import KubeError, KubeReader
+from ekslift.errors import InputError, ReadError, is_unreachable
+from ekslift.estate import EstateCluster, cluster_index, estate_clusters
+from ekslift.kube import KubeReader
 from ekslift.params import UpgradeParams
-from ekslift.tools import ToolError
 
 log = logging.getLogger(__name__)
-STEP = "02-api-scan"
-CLUSTER_SOURCES = ("helm-release", "live", "insights")
-ESTATE_SOURCES = ("argocd", "chart-repos", "files")
-ALL_SOURCES = (*CLUSTER_SOURCES, *ESTATE_SOURCES)
-_READ_ERRORS = (KubeError, ClientError, BotoCoreError, HelmError, ToolError, OSError)
+ESTATE_SOURCES: tuple[SourceName, ...] = ("argocd", "chart-repos", "files")
+ALL_SOURCES: tuple[SourceName, ...] = (*CLUSTER_SOURCES, *ESTATE_SOURCES)
+_READ_ERRORS = (ReadError, ClientError, BotoCoreError, OSError)
 _WORKERS = 8
-
-
-@dataclass(frozen=True)
-class ClusterWhere:
-    """Where a scanned cluster sits in the upgrade."""
-
-    region: str
-    role: Literal["blue", "green"]
-    cluster: str
-    context: str
 
 
 @dataclass
@@ -67,23 +54,12 @@ class EstateScan:
 
     report: ScanReport
     facts: FactSet
-    clusters: dict[str, ClusterWhere] = field(default_factory=dict)
+    clusters: dict[str, EstateCluster] = field(default_factory=dict)
     # Sources whose API could not be reached at all: the step ends as a tool error (exit 3).
     incomplete: list[str] = field(default_factory=list)
 
-    def where(self, cluster: str | None) -> ClusterWhere | None:
+    def where(self, cluster: str | None) -> EstateCluster | None:
         return self.clusters.get(cluster) if cluster else None
-
-
-def estate_clusters(params: UpgradeParams) -> dict[str, ClusterWhere]:
-    """Every cluster of the parameters by EKS name."""
-    out = {}
-    for region in params.regions:
-        for role, ref in region.clusters().items():
-            out[ref.eks_cluster] = ClusterWhere(
-                region.name, role, ref.eks_cluster, ref.kube_context
-            )
-    return out
 
 
 def _guarded(
@@ -117,9 +93,8 @@ def scan_paths(
         else:
             # The run is an audit record: every YAML problem in the operator's manifests is
             # reported, not only those of documents that name a deprecated API (fast path).
-            scanned = scan_manifests([str(path)], facts, targets, ScanOptions(strict=True))
-            result = SourceResult("files", scanned.findings, scanned.problems, scanned.stats())
-        merge_into(total, _as_written(result, str(path), written))
+            result = scan_files([str(path)], facts, targets, ScanOptions(strict=True))
+        total.add(_as_written(result, str(path), written))
     return total
 
 
@@ -129,7 +104,7 @@ def _as_written(result: SourceResult, resolved: str, written: str) -> SourceResu
 
     return SourceResult(
         result.label,
-        [replace(f, file=rename(f.file)) for f in result.findings],
+        [replace(f, file=rename(f.file)) for f in result.sightings],
         [replace(p, file=rename(p.file) or p.file) for p in result.problems],
         result.stats,
     )
@@ -155,7 +130,7 @@ def scan_chart_repositories(
                 lambda ref: scan_chart(helm, ref, facts, targets, api_versions=versions), refs
             )
             for part in parts:
-                merge_into(total, part)
+                total.add(part)
     return total
 
 
@@ -170,11 +145,11 @@ def scan_estate(
     """Scan every source of the estate for the parameters' target; one merged report."""
     unknown = set(sources) - set(ALL_SOURCES)
     if unknown:
-        raise ValueError(f"unknown scan sources {sorted(unknown)}; known: {list(ALL_SOURCES)}")
+        raise InputError(f"unknown scan sources {sorted(unknown)}; known: {list(ALL_SOURCES)}")
     facts = facts or load_facts([params.resolve_path(f) for f in params.scan.extra_facts])
     targets = Targets(facts.parse_target(params.target_version))
-    clusters = estate_clusters(params)
-    names = {w.context: w.cluster for w in clusters.values()} | {c: c for c in clusters}
+    clusters = {c.cluster: c for c in estate_clusters(params)}
+    names = {name: c.cluster for name, c in cluster_index(params).items()}
     helm = Helm(helm_home)
     aws.configure_from(params.aws)
     jobs: list[Future[SourceResult]] = []
@@ -185,9 +160,9 @@ def scan_estate(
             if label in sources:
                 jobs.append(pool.submit(_guarded, label, where, run, incomplete))
 
-        def submit_cluster(where: ClusterWhere) -> None:
+        def submit_cluster(where: EstateCluster) -> None:
             # A function per cluster, so each job's closure binds this cluster's names.
-            name, context, region = where.cluster, where.context, where.region
+            name, context, region = where.cluster, where.context, where.region or ""
             submit(
                 "helm-release",
                 f"cluster {name}",
@@ -241,18 +216,7 @@ def scan_estate(
                 ),
             )
         results = [job.result() for job in jobs]
-    total = SourceResult(label="estate")
-    stats: dict[str, int] = {}
-    for result in results:
-        total.findings += result.findings
-        total.problems += result.problems
-        for key, value in result.stats.items():
-            stats[f"{result.label}.{key}"] = stats.get(f"{result.label}.{key}", 0) + value
-    report = ScanReport(
-        targets=targets,
-        findings=tuple(total.findings),
-        problems=tuple(total.problems),
-        sources_scanned=tuple(s for s in ALL_SOURCES if s in sources),
-        stats=stats,
+    report = SourceResult.merged("estate", results).report(
+        targets, [s for s in ALL_SOURCES if s in sources]
     )
     return EstateScan(report, facts, clusters, sorted(incomplete))

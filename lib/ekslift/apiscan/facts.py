@@ -20,11 +20,12 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 from ekslift.errors import InputError
+from ekslift.versions import minor_text
 
 log = logging.getLogger(__name__)
 
-Severity = Literal["removed", "replacement-unavailable", "deprecated"]
-SEVERITIES: tuple[Severity, ...] = ("removed", "replacement-unavailable", "deprecated")
+ApiStatus = Literal["removed", "replacement-unavailable", "deprecated"]
+API_STATUSES: tuple[ApiStatus, ...] = ("removed", "replacement-unavailable", "deprecated")
 Stability = Literal["alpha", "beta", "config"]
 #: What a finding on an API marked ``stability`` must say first: such an API is not one a
 #: cluster serves out of the box, so "it is removed" alone would mislead.
@@ -68,10 +69,6 @@ def parse_version(text: str | int | float | None) -> Version | None:
     return Version(".".join(part for part in match.groups() if part is not None))
 
 
-def _minor(version: Version) -> str:
-    return f"{version.major}.{version.minor}"
-
-
 @dataclass(frozen=True)
 class ApiFact:
     """One deprecated or removed apiVersion (for one kind, or for the whole group/version)."""
@@ -107,7 +104,7 @@ class ApiFact:
             return f"{self.replacement} {self.replacement_kind}"
         return self.replacement
 
-    def severity_at(self, target: Version | None) -> Severity | None:
+    def severity_at(self, target: Version | None) -> ApiStatus | None:
         """Classify this fact for a component target, with pluto's semantics.
 
         ``None`` as target means "the component's newest release" (no version pinned for an
@@ -285,7 +282,10 @@ class FactSet:
         """
         k8s = [f for f in self.facts if f.component == K8S]
         later = {
-            _minor(v) for f in k8s for v in (f.deprecated_in, f.removed_in) if v and v > self.newest
+            minor_text(v)
+            for f in k8s
+            for v in (f.deprecated_in, f.removed_in)
+            if v and v > self.newest
         }
         rows = []
         for minor in [*self.known_versions(), *sorted(later, key=Version)]:
@@ -319,10 +319,10 @@ class FactSet:
         if version.major == 1 and version.minor > self.newest.minor:
             raise TargetVersionError(
                 f"target version {text!r} is newer than the facts: known up to "
-                f"{_minor(self.newest)}; add facts for newer versions with --facts FILE "
+                f"{minor_text(self.newest)}; add facts for newer versions with --facts FILE "
                 "(ekslift or pluto versions.yaml format)"
             )
-        if version.major != 1 or _minor(version) not in self.known_versions():
+        if version.major != 1 or minor_text(version) not in self.known_versions():
             raise TargetVersionError(
                 f"target version {text!r} is not a Kubernetes version these facts cover "
                 f"(known: {known})"
@@ -525,7 +525,7 @@ def load_facts(extra_files: Sequence[str | Path] = ()) -> FactSet:
     newest = parse_version(bounds.get("newest", "1.16"))
     if oldest is None or newest is None or oldest > newest:
         raise FactsError(f"kubernetes range {bounds!r} is not oldest <= newest")
-    newest = max([newest, *(Version(_minor(version)) for version in named)])
+    newest = max([newest, *(Version(minor_text(version)) for version in named)])
     return FactSet(
         facts=tuple(sorted(by_key.values(), key=lambda f: (f.component, f.id))),
         oldest=oldest,

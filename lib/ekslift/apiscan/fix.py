@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .facts import FactSet, Targets
-from .findings import Finding
+from .sightings import Sighting
 
 
 @dataclass(frozen=True)
 class FixSuggestion:
     """A finding's fix: a diff hunk applied to its file, or the reason there is none."""
 
-    finding: Finding
+    sighting: Sighting
     new_api_version: str | None
     reason: str = ""
 
@@ -38,22 +38,22 @@ class FixResult:
         return [s for s in self.suggestions if s.new_api_version is None]
 
 
-def plan_fix(finding: Finding, facts: FactSet, targets: Targets) -> FixSuggestion:
+def plan_fix(sighting: Sighting, facts: FactSet, targets: Targets) -> FixSuggestion:
     """Decide whether ``finding`` can be fixed by rewriting its apiVersion alone."""
-    fact = facts.by_id(finding.rule) if finding.rule else None
-    if fact is None or finding.severity is None:
-        return FixSuggestion(finding, None, "no matching fact")
-    if finding.source != "file" or not finding.file or finding.file.startswith("<"):
-        return FixSuggestion(finding, None, "not a plain manifest file; fix it at its source")
+    fact = facts.by_id(sighting.rule) if sighting.rule else None
+    if fact is None or sighting.status is None:
+        return FixSuggestion(sighting, None, "no matching fact")
+    if sighting.source != "file" or not sighting.file or sighting.file.startswith("<"):
+        return FixSuggestion(sighting, None, "not a plain manifest file; fix it at its source")
     chain = (fact, *facts.replacement_chain(fact, targets))
     if any(hop.fields_change for hop in chain):
         return FixSuggestion(
-            finding, None, facts.note_at(fact, targets) or "fields must change too"
+            sighting, None, facts.note_at(fact, targets) or "fields must change too"
         )
     final = chain[-1]
     if not final.replacement or final.replacement_kind:
-        return FixSuggestion(finding, None, facts.note_at(fact, targets) or "no replacement API")
-    return FixSuggestion(finding, final.replacement)
+        return FixSuggestion(sighting, None, facts.note_at(fact, targets) or "no replacement API")
+    return FixSuggestion(sighting, final.replacement)
 
 
 def _api_line_pattern(old: str) -> re.Pattern[str]:
@@ -78,13 +78,13 @@ def _rewrite(lines: list[str], line_no: int, old: str, new: str) -> bool:
     return True
 
 
-def suggest_fixes(findings: Iterable[Finding], facts: FactSet, targets: Targets) -> FixResult:
+def suggest_fixes(sightings: Iterable[Sighting], facts: FactSet, targets: Targets) -> FixResult:
     """One patch (``git apply``-able) for every file, plus the findings needing a person."""
-    suggestions = [plan_fix(f, facts, targets) for f in findings if f.severity]
+    suggestions = [plan_fix(f, facts, targets) for f in sightings if f.status]
     by_file: dict[str, list[FixSuggestion]] = defaultdict(list)
     for suggestion in suggestions:
         if suggestion.new_api_version is not None:
-            by_file[suggestion.finding.file or ""].append(suggestion)
+            by_file[suggestion.sighting.file or ""].append(suggestion)
     final: list[FixSuggestion] = [s for s in suggestions if s.new_api_version is None]
     patches: list[str] = []
     for path in sorted(by_file):
@@ -92,21 +92,21 @@ def suggest_fixes(findings: Iterable[Finding], facts: FactSet, targets: Targets)
             raw = Path(path).read_bytes()
         except OSError as exc:
             final.extend(
-                FixSuggestion(s.finding, None, f"cannot read file: {exc.strerror}")
+                FixSuggestion(s.sighting, None, f"cannot read file: {exc.strerror}")
                 for s in by_file[path]
             )
             continue
         before = raw.decode("utf-8-sig").splitlines(keepends=True)
         after = list(before)
         for suggestion in by_file[path]:
-            finding = suggestion.finding
-            assert suggestion.new_api_version is not None and finding.line is not None
-            if _rewrite(after, finding.line, finding.api_version, suggestion.new_api_version):
+            sighting = suggestion.sighting
+            assert suggestion.new_api_version is not None and sighting.line is not None
+            if _rewrite(after, sighting.line, sighting.api_version, suggestion.new_api_version):
                 final.append(suggestion)
             else:
                 final.append(
                     FixSuggestion(
-                        finding, None, "apiVersion is not written on one plain line; edit by hand"
+                        sighting, None, "apiVersion is not written on one plain line; edit by hand"
                     )
                 )
         if after != before:

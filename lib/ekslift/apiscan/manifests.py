@@ -54,7 +54,7 @@ from typing import Any, BinaryIO
 import yaml
 
 from .facts import FactSet, Targets
-from .findings import Finding, ScanProblem
+from .sightings import ScanProblem, Sighting
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -115,7 +115,7 @@ class ScanOptions:
 class FileScanResult:
     """Findings and problems of a file scan, with counters for the report and the bench."""
 
-    findings: list[Finding] = field(default_factory=list)
+    sightings: list[Sighting] = field(default_factory=list)
     problems: list[ScanProblem] = field(default_factory=list)
     files: int = 0
     bytes: int = 0
@@ -123,7 +123,7 @@ class FileScanResult:
     files_parsed_whole: int = 0
 
     def add(self, other: FileScanResult) -> None:
-        self.findings.extend(other.findings)
+        self.sightings.extend(other.sightings)
         self.problems.extend(other.problems)
         self.files += other.files
         self.bytes += other.bytes
@@ -339,23 +339,23 @@ class ManifestScanner:
             )
             return
         for obj_node, manifest in manifest_objects(node, obj):
-            finding = self._finding(obj_node, manifest, name, line_base)
-            if finding is not None:
-                result.findings.append(finding)
+            sighting = self._finding(obj_node, manifest, name, line_base)
+            if sighting is not None:
+                result.sightings.append(sighting)
 
     def _finding(
         self, node: yaml.Node, manifest: dict[Any, Any], name: str, line_base: int
-    ) -> Finding | None:
+    ) -> Sighting | None:
         api_version, kind = manifest.get("apiVersion"), manifest.get("kind")
         fact = self.facts.match(api_version, kind)
         if fact is None:
             return None
-        severity = fact.severity_at(self.targets.for_component(fact.component))
-        if severity is None:
+        status = fact.severity_at(self.targets.for_component(fact.component))
+        if status is None:
             return None
         best = self.facts.best_replacement(fact, self.targets) or fact
         obj_name, namespace = object_identity(manifest)
-        return Finding(
+        return Sighting(
             source="file",
             kind=kind if isinstance(kind, str) else "",
             api_version=str(api_version),
@@ -364,7 +364,7 @@ class ManifestScanner:
             file=name,
             line=line_base + api_version_line(node) + 1,
             rule=fact.id,
-            severity=severity,
+            status=status,
             replacement=best.replacement_text(),
             note=self.facts.note_at(fact, self.targets),
         )

@@ -15,9 +15,9 @@ from matplotlib.figure import Figure
 
 from ekslift.apiscan.estate import EstateScan
 from ekslift.apiscan.facts import K8S
-from ekslift.apiscan.findings import ObjectRow
-from ekslift.apiscan.gate import row_finding
-from ekslift.apiscan.report import render
+from ekslift.apiscan.formats import render
+from ekslift.apiscan.judge import row_finding
+from ekslift.apiscan.sightings import ObjectRow
 
 OWNERS = {
     "helm-release": "Helm release",
@@ -35,13 +35,13 @@ ARTEFACT_FORMATS = {"json": "api-scan.json", "csv": "api-scan.csv", "sarif": "ap
 
 def owner_of(row: ObjectRow) -> str:
     """Who acts on a row: a stale release record is the release owner's, however resolved."""
-    if row.severity is None and "helm-release" in row.sources:
+    if row.status is None and "helm-release" in row.sources:
         return OWNERS["helm-release"]
     return OWNERS[row.authoritative.source]
 
 
 def removal_version(row: ObjectRow, scan: EstateScan) -> str:
-    rule = next((f.rule for f in row.findings if f.rule), None)
+    rule = next((f.rule for f in row.sightings if f.rule), None)
     fact = scan.facts.by_id(rule) if rule else None
     if fact is None or fact.removed_in is None:
         return "not scheduled"
@@ -57,7 +57,7 @@ def rows_frame(scan: EstateScan) -> pd.DataFrame:
         gate = row_finding(row, scan)
         records.append(
             {
-                "verdict": row.severity or "resolved",
+                "verdict": row.status or "resolved",
                 "gate": gate.severity,
                 "owner": owner_of(row),
                 "region": gate.region or "",
@@ -117,9 +117,9 @@ def disagreements(scan: EstateScan) -> pd.DataFrame:
             {
                 "cluster": lead.cluster or "",
                 "object": f"{lead.kind}/{lead.namespace or '-'}/{lead.name or '-'}",
-                "seen": "; ".join(sorted({f"{f.source}: {f.api_version}" for f in row.findings})),
+                "seen": "; ".join(sorted({f"{f.source}: {f.api_version}" for f in row.sightings})),
                 "authoritative": f"{lead.source}: {lead.api_version}",
-                "verdict": row.severity or "resolved",
+                "verdict": row.status or "resolved",
                 "why": row.note,
             }
         )

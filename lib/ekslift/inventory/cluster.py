@@ -10,16 +10,16 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from ekslift.charts.releases import list_releases
-from ekslift.inventory.eks import minor_distance
+from ekslift.estate import EstateCluster
 from ekslift.inventory.models import (
     HelmReleaseRow,
     NodeGroupSummary,
     OwnerKind,
     PdbRow,
-    Where,
     WorkloadRow,
 )
 from ekslift.kube import KubeReader
+from ekslift.versions import minor_distance
 
 NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"
 KARPENTER_LABELS = ("karpenter.sh/nodepool", "karpenter.sh/provisioner-name")
@@ -39,7 +39,7 @@ def node_owner(labels: dict[str, str]) -> tuple[OwnerKind, str]:
 
 
 def read_nodes(
-    kube: KubeReader, where: Where, control_plane: str, target: str
+    kube: KubeReader, where: EstateCluster, control_plane: str, target: str
 ) -> list[NodeGroupSummary]:
     groups: Counter[tuple[OwnerKind, str, str]] = Counter()
     for node in kube.list("/api/v1/nodes"):
@@ -62,7 +62,7 @@ def read_nodes(
 
 
 def read_workloads(
-    kube: KubeReader, where: Where
+    kube: KubeReader, where: EstateCluster
 ) -> tuple[list[WorkloadRow], set[tuple[str, str]]]:
     """Per-namespace counts, and the (namespace, name) of every Deployment for parity."""
     counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -90,7 +90,7 @@ def _intish(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def read_pdbs(kube: KubeReader, where: Where) -> list[PdbRow]:
+def read_pdbs(kube: KubeReader, where: EstateCluster) -> list[PdbRow]:
     """A PDB blocks a drain when it allows no disruption while it covers running pods."""
     rows = []
     for pdb in kube.list("/apis/policy/v1/poddisruptionbudgets"):
@@ -112,7 +112,9 @@ def read_pdbs(kube: KubeReader, where: Where) -> list[PdbRow]:
     return rows
 
 
-def read_helm_releases(kube: KubeReader, where: Where) -> tuple[list[HelmReleaseRow], list[str]]:
+def read_helm_releases(
+    kube: KubeReader, where: EstateCluster
+) -> tuple[list[HelmReleaseRow], list[str]]:
     """Releases from Helm's storage; values are never decoded into these rows."""
     releases = list_releases(kube)
     problems = [f"{p.namespace}/{p.object_name}: {p.reason}" for p in releases.problems]

@@ -16,30 +16,18 @@ from typing import Any
 
 import yaml
 from botocore.exceptions import ClientError
-from packaging.version import Version
 
+from ekslift.estate import EstateCluster
 from ekslift.inventory.models import (
     AddonRow,
     ClusterRow,
     InsightRow,
     NodegroupRow,
     SupportWindow,
-    Where,
 )
+from ekslift.versions import parse_minor
 
 log = logging.getLogger(__name__)
-
-
-def minor(version: str) -> Version:
-    """`1.34`, `v1.34.2-eks-113cf36` and `1.34.2` all compare as their minor, 1.34."""
-    core = version.lstrip("v").split("-")[0].split("+")[0]
-    major, minor_part = core.split(".")[:2]
-    return Version(f"{int(major)}.{int(minor_part)}")
-
-
-def minor_distance(newer: str, older: str) -> int:
-    a, b = minor(newer), minor(older)
-    return (a.major - b.major) * 100 + (a.minor - b.minor)
 
 
 @cache
@@ -85,14 +73,13 @@ def support_calendar(eks: Any) -> dict[str, SupportWindow]:
 
 
 def read_cluster(
-    eks: Any, where: Where, context: str, calendar: dict[str, SupportWindow], today: date
+    eks: Any, where: EstateCluster, calendar: dict[str, SupportWindow], today: date
 ) -> ClusterRow:
     cluster = eks.describe_cluster(name=where.cluster)["cluster"]
     version = cluster["version"]
     window = calendar.get(version, SupportWindow(version, None, None, None, source="unknown"))
     return ClusterRow(
         where=where,
-        context=context,
         version=version,
         platform_version=cluster.get("platformVersion", ""),
         status=cluster.get("status", ""),
@@ -118,9 +105,9 @@ def ami_supported(ami_type: str, version: str) -> bool:
     if fact is None:
         log.warning("AMI type %s is not in compat.yaml; assuming it is supported", ami_type)
         return True
-    if "last" in fact and minor(version) > minor(str(fact["last"])):
+    if "last" in fact and parse_minor(version) > parse_minor(str(fact["last"])):
         return False
-    return not ("first" in fact and minor(version) < minor(str(fact["first"])))
+    return not ("first" in fact and parse_minor(version) < parse_minor(str(fact["first"])))
 
 
 def ami_replacement(ami_type: str) -> str | None:
@@ -130,12 +117,12 @@ def ami_replacement(ami_type: str) -> str | None:
 def kubelet_max_older(control_plane: str) -> int:
     allowed = 2
     for rule in compat_facts()["kubelet_max_older"]:
-        if minor(control_plane) >= minor(str(rule["since"])):
+        if parse_minor(control_plane) >= parse_minor(str(rule["since"])):
             allowed = int(rule["minors"])
     return allowed
 
 
-def read_nodegroups(eks: Any, where: Where, target: str) -> list[NodegroupRow]:
+def read_nodegroups(eks: Any, where: EstateCluster, target: str) -> list[NodegroupRow]:
     rows = []
     for page in eks.get_paginator("list_nodegroups").paginate(clusterName=where.cluster):
         for name in page.get("nodegroups", []):
@@ -172,7 +159,7 @@ def _versions_for(eks: Any, addon: str, target: str) -> list[dict[str, Any]]:
     return versions
 
 
-def read_addons(eks: Any, where: Where, target: str) -> list[AddonRow]:
+def read_addons(eks: Any, where: EstateCluster, target: str) -> list[AddonRow]:
     rows = []
     for page in eks.get_paginator("list_addons").paginate(clusterName=where.cluster):
         for name in page.get("addons", []):
@@ -203,7 +190,7 @@ def read_addons(eks: Any, where: Where, target: str) -> list[AddonRow]:
     return rows
 
 
-def read_insights(eks: Any, where: Where) -> list[InsightRow]:
+def read_insights(eks: Any, where: EstateCluster) -> list[InsightRow]:
     rows = []
     for page in eks.get_paginator("list_insights").paginate(clusterName=where.cluster):
         for summary in page.get("insights", []):

@@ -11,15 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-Role = Literal["blue", "green", "management"]
+from ekslift.estate import EstateCluster
+
 OwnerKind = Literal["nodegroup", "karpenter", "fargate", "self-managed"]
-
-
-@dataclass(frozen=True)
-class Where:
-    region: str
-    role: Role
-    cluster: str
 
 
 @dataclass(frozen=True)
@@ -42,8 +36,7 @@ class SupportWindow:
 
 @dataclass(frozen=True)
 class ClusterRow:
-    where: Where
-    context: str
+    where: EstateCluster
     version: str
     platform_version: str
     status: str
@@ -55,7 +48,7 @@ class ClusterRow:
 
 @dataclass(frozen=True)
 class NodegroupRow:
-    where: Where
+    where: EstateCluster
     name: str
     ami_type: str
     version: str
@@ -68,7 +61,7 @@ class NodegroupRow:
 class NodeGroupSummary:
     """Nodes grouped by owner: 18,000-pod clusters have hundreds of nodes, not hundreds of rows."""
 
-    where: Where
+    where: EstateCluster
     owner_kind: OwnerKind
     owner: str
     kubelet_version: str
@@ -79,7 +72,7 @@ class NodeGroupSummary:
 
 @dataclass(frozen=True)
 class AddonRow:
-    where: Where
+    where: EstateCluster
     name: str
     version: str
     status: str
@@ -90,7 +83,7 @@ class AddonRow:
 
 @dataclass(frozen=True)
 class InsightRow:
-    where: Where
+    where: EstateCluster
     id: str
     name: str
     category: str
@@ -101,22 +94,8 @@ class InsightRow:
 
 
 @dataclass(frozen=True)
-class ArgoAppRow:
-    name: str
-    project: str
-    repo_url: str
-    chart: str
-    target_revision: str
-    destination: str
-    namespace: str
-    sync_status: str
-    health_status: str
-    where: Where | None = None
-
-
-@dataclass(frozen=True)
 class HelmReleaseRow:
-    where: Where
+    where: EstateCluster
     name: str
     namespace: str
     chart: str
@@ -129,7 +108,7 @@ class HelmReleaseRow:
 
 @dataclass(frozen=True)
 class WorkloadRow:
-    where: Where
+    where: EstateCluster
     namespace: str
     deployments: int = 0
     statefulsets: int = 0
@@ -140,7 +119,7 @@ class WorkloadRow:
 
 @dataclass(frozen=True)
 class PdbRow:
-    where: Where
+    where: EstateCluster
     namespace: str
     name: str
     min_available: str

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ekslift.inventory.models import ArgoAppRow, ClusterInventory, HelmReleaseRow, ParityGap
+from ekslift.argocd import ArgoAppRow
+from ekslift.inventory.models import ClusterInventory, HelmReleaseRow, ParityGap
 
 
 def _apps_by_key(apps: Iterable[ArgoAppRow], role: str) -> dict[tuple[str, str], ArgoAppRow]:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ekslift.gate import StepResult
-from ekslift.inventory.report import Inventory
+from ekslift.inventory.collect import Inventory
 
 TABLES = (
     "clusters",

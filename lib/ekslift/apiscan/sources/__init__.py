@@ -1,7 +1,7 @@
-"""Scan sources beyond plain files: chart renders, Argo CD Applications, Helm releases,
-live objects and EKS Upgrade Insights.
+"""The API scan's sources: files, chart renders and kustomizations, Argo CD Applications,
+Helm release records, live objects and EKS Upgrade Insights.
 
-Each module exposes one function returning the core's :class:`~ekslift.apiscan.cli.
-SourceResult` (findings, problems, counters), so the CLI and the estate scan combine them
-the same way they combine the file scanner's results.
+Each module exposes one function returning the contract's
+:class:`~ekslift.apiscan.contract.SourceResult`; :mod:`.builtin` adapts them to scan
+requests and registers them, so callers look sources up by name and never import one.
 """

@@ -20,13 +20,13 @@ from typing import Any
 
 import yaml
 
-from ekslift.apiscan.cli import SourceResult
+from ekslift.apiscan.contract import SourceResult
 from ekslift.apiscan.facts import FactSet, Targets
-from ekslift.apiscan.findings import ScanProblem
-from ekslift.apiscan.sources.charts import ChartRef, merge_into, scan_chart, target_api_versions
+from ekslift.apiscan.sightings import ScanProblem
+from ekslift.apiscan.sources.charts import ChartRef, scan_chart, target_api_versions
+from ekslift.argocd import cluster_names_by_server
 from ekslift.charts.helm import Helm, HelmError
 from ekslift.charts.values import deep_merge
-from ekslift.inventory.argocd import cluster_names_by_server
 from ekslift.kube import KubeReader
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ def scan_applications(
     total = SourceResult(label="argocd")
     apps, problems = chart_apps(kube, namespace)
     total.problems += problems
-    total.stats["applications"] = len(apps)
+    total.count("applications", len(apps))
     versions = list(api_versions or target_api_versions(facts, targets.kubernetes))
     resolve = cluster_of or (lambda name: name)
 
@@ -206,5 +206,5 @@ def scan_applications(
 
     with ThreadPoolExecutor(max_workers=_RENDER_WORKERS) as pool:
         for part in pool.map(render, apps):
-            merge_into(total, part)
+            total.add(part)
     return total

@@ -25,13 +25,14 @@ from typing import Any
 import yaml
 from packaging.version import Version
 
-from ekslift.apiscan.cli import SourceResult
+from ekslift.apiscan.contract import SourceResult
 from ekslift.apiscan.facts import K8S, FactSet, Targets
-from ekslift.apiscan.findings import ScanProblem, Source
-from ekslift.apiscan.sources.rendered import Destination, scan_rendered
+from ekslift.apiscan.sightings import Evidence, ScanProblem
+from ekslift.apiscan.sources.rendered import RenderLabels, scan_rendered
 from ekslift.charts.helm import Helm, HelmError
+from ekslift.errors import ReadError
 from ekslift.redact import redact_text
-from ekslift.tools import ToolError, find_binary
+from ekslift.tools import find_binary
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ def scan_chart(
     namespace: str = "default",
     values: Mapping[str, Any] | None = None,
     cluster: str | None = None,
-    source: Source = "chart",
+    source: Evidence = "chart",
     label: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> SourceResult:
@@ -211,20 +212,22 @@ def scan_chart(
                 "that supports the target",
             )
         )
-        result.stats["render_failures"] = 1
+        result.count("render_failures")
         return result
-    destination = Destination(
-        source, name, cluster, namespace, {"chart": ref.label, **(extra or {})}
-    )
-    findings, problems = scan_rendered(text, destination, facts, targets)
-    result.findings += findings
+    labels = RenderLabels(source, name, cluster, namespace, {"chart": ref.label, **(extra or {})})
+    sightings, problems = scan_rendered(text, labels, facts, targets)
+    result.sightings += sightings
     result.problems += problems
-    result.stats["rendered"] = 1
+    result.count("rendered")
     return result
 
 
+class KustomizeError(ReadError):
+    """`kubectl kustomize` did not run or failed; carries kubectl's redacted stderr."""
+
+
 def render_kustomization(path: Path, *, kubectl: Path | None = None) -> str:
-    """`kubectl kustomize <dir>`; raises RuntimeError with kubectl's redacted stderr."""
+    """`kubectl kustomize <dir>`; raises `KustomizeError` with kubectl's redacted stderr."""
     binary = kubectl or find_binary("kubectl")
     try:
         proc = subprocess.run(
@@ -235,10 +238,10 @@ def render_kustomization(path: Path, *, kubectl: Path | None = None) -> str:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise RuntimeError(f"kubectl kustomize did not run: {exc}") from None
+        raise KustomizeError(f"kubectl kustomize did not run: {exc}") from exc
     if proc.returncode != 0:
         stderr = redact_text(proc.stderr.strip()[-_STDERR_LIMIT:])
-        raise RuntimeError(f"kubectl kustomize failed (exit {proc.returncode}): {stderr}")
+        raise KustomizeError(f"kubectl kustomize failed (exit {proc.returncode}): {stderr}")
     return proc.stdout
 
 
@@ -249,16 +252,16 @@ def scan_kustomization(
     result = SourceResult(label="kustomize")
     try:
         text = render_kustomization(path)
-    except (RuntimeError, ToolError) as exc:
+    except ReadError as exc:
         result.problems.append(ScanProblem(str(path), f"{exc}; fix the kustomization"))
-        result.stats["render_failures"] = 1
+        result.count("render_failures")
         return result
-    findings, problems = scan_rendered(
-        text, Destination("kustomize", str(path), cluster), facts, targets
+    sightings, problems = scan_rendered(
+        text, RenderLabels("kustomize", str(path), cluster), facts, targets
     )
-    result.findings += findings
+    result.sightings += sightings
     result.problems += problems
-    result.stats["rendered"] = 1
+    result.count("rendered")
     return result
 
 
@@ -272,16 +275,8 @@ def scan_charts(helm: Helm, refs: Sequence[str], facts: FactSet, targets: Target
             part = scan_kustomization(path, facts, targets)
         else:
             part = scan_chart(helm, ChartRef.parse(text), facts, targets, api_versions=api_versions)
-        merge_into(total, part)
+        total.add(part)
     return total
-
-
-def merge_into(total: SourceResult, part: SourceResult) -> None:
-    """Add one source result to another (findings, problems, summed counters)."""
-    total.findings += part.findings
-    total.problems += part.problems
-    for key, value in part.stats.items():
-        total.stats[key] = total.stats.get(key, 0) + value
 
 
 def repo_latest_charts(helm: Helm, repo_name: str) -> list[ChartRef]:

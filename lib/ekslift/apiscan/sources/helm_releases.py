@@ -9,10 +9,10 @@ the object is now. Secret data in release manifests is masked while decoding.
 
 from __future__ import annotations
 
-from ekslift.apiscan.cli import SourceResult
+from ekslift.apiscan.contract import SourceResult
 from ekslift.apiscan.facts import FactSet, Targets
-from ekslift.apiscan.findings import ScanProblem
-from ekslift.apiscan.sources.rendered import Destination, scan_rendered
+from ekslift.apiscan.sightings import ScanProblem
+from ekslift.apiscan.sources.rendered import RenderLabels, scan_rendered
 from ekslift.charts.releases import HelmRelease, list_releases
 from ekslift.kube import KubeReader
 
@@ -41,13 +41,13 @@ def scan_releases(
             "status": release.status,
             "chart": f"{release.chart}-{release.chart_version}",
         }
-        destination = Destination(
+        labels = RenderLabels(
             "helm-release", release_label(release), cluster, release.namespace, extra
         )
         for manifest in (release.manifest, release.hooks_manifest):
             if manifest:
-                findings, problems = scan_rendered(manifest, destination, facts, targets)
-                result.findings += findings
+                sightings, problems = scan_rendered(manifest, labels, facts, targets)
+                result.sightings += sightings
                 result.problems += problems
     for problem in releases.problems:
         result.problems.append(
@@ -57,5 +57,5 @@ def scan_releases(
                 object=f"{problem.namespace}/{problem.object_name}",
             )
         )
-    result.stats["releases"] = len(releases)
+    result.count("releases", len(releases))
     return result

@@ -17,9 +17,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from packaging.version import InvalidVersion
 
-from ekslift.apiscan.cli import SourceResult
-from ekslift.apiscan.facts import ApiFact, FactSet, Severity, Targets, parse_version
-from ekslift.apiscan.findings import Finding, ScanProblem
+from ekslift.apiscan.contract import SourceResult
+from ekslift.apiscan.facts import ApiFact, ApiStatus, FactSet, Targets, parse_version
+from ekslift.apiscan.sightings import ScanProblem, Sighting
 
 log = logging.getLogger(__name__)
 CATEGORY = "UPGRADE_READINESS"
@@ -54,7 +54,7 @@ def fact_for_usage(facts: FactSet, group_version: str, plural: str) -> ApiFact |
     return next((f for f in candidates if f.kind is None), None)
 
 
-def _severity_by_stop(stop: str | None, targets: Targets) -> Severity:
+def _severity_by_stop(stop: str | None, targets: Targets) -> ApiStatus:
     """Without a fact, EKS's own `stopServingVersion` decides removed vs deprecated."""
     try:
         version = parse_version(stop)
@@ -83,16 +83,16 @@ def detail_finding(
     facts: FactSet,
     targets: Targets,
     cluster: str,
-) -> Finding | None:
+) -> Sighting | None:
     """One deprecation detail as a finding (None when the usage path is not an API path)."""
     parsed = parse_usage(str(detail.get("usage", "")))
     if parsed is None:
         return None
     group_version, plural = parsed
     fact = fact_for_usage(facts, group_version, plural)
-    severity = fact.severity_at(targets.for_component(fact.component)) if fact else None
-    if severity is None:
-        severity = _severity_by_stop(detail.get("stopServingVersion"), targets)
+    status = fact.severity_at(targets.for_component(fact.component)) if fact else None
+    if status is None:
+        status = _severity_by_stop(detail.get("stopServingVersion"), targets)
     clients = _clients(detail)
     agents = ", ".join(
         f"{c['user_agent']} ({c['requests_last_30_days']} requests)" for c in clients[:3]
@@ -106,13 +106,13 @@ def detail_finding(
         + f" (no longer served from {stop})."
     )
     best = (facts.best_replacement(fact, targets) or fact) if fact else None
-    return Finding(
+    return Sighting(
         source="insights",
         kind=fact.kind if fact and fact.kind else plural,
         api_version=group_version,
         cluster=cluster,
         rule=fact.id if fact else f"{group_version}/{plural}",
-        severity=severity,
+        status=status,
         replacement=best.replacement_text() if best else replaced,
         note=note,
         extra={
@@ -138,9 +138,9 @@ def scan_insights(eks: Any, facts: FactSet, targets: Targets, *, cluster: str) -
             insight = eks.describe_insight(clusterName=cluster, id=summary["id"])["insight"]
             details = (insight.get("categorySpecificSummary") or {}).get("deprecationDetails")
             for detail in details or []:
-                finding = detail_finding(detail, insight, facts, targets, cluster)
-                if finding is not None:
-                    result.findings.append(finding)
+                sighting = detail_finding(detail, insight, facts, targets, cluster)
+                if sighting is not None:
+                    result.sightings.append(sighting)
     except (ClientError, BotoCoreError) as exc:
         result.problems.append(
             ScanProblem(
@@ -150,5 +150,5 @@ def scan_insights(eks: Any, facts: FactSet, targets: Targets, *, cluster: str) -
             )
         )
         return result
-    result.stats["insights"] = len(summaries)
+    result.count("insights", len(summaries))
     return result

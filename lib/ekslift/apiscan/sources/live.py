@@ -30,9 +30,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ekslift.apiscan.cli import SourceResult
-from ekslift.apiscan.facts import SEVERITIES, ApiFact, FactSet, Severity, Targets
-from ekslift.apiscan.findings import Finding, ScanProblem
+from ekslift.apiscan.contract import SourceResult
+from ekslift.apiscan.facts import API_STATUSES, ApiFact, ApiStatus, FactSet, Targets
+from ekslift.apiscan.sightings import ScanProblem, Sighting
 from ekslift.kube import ApiResource, KubeError, KubeReader
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class LiveScanner:
         self._group_wide = {f.group_version.rpartition("/")[0] for f in facts.facts if not f.kind}
 
     # -------------------------------------------------------------------- classification
-    def judge(self, api_version: str, kind: str) -> tuple[ApiFact | None, Severity | None]:
+    def judge(self, api_version: str, kind: str) -> tuple[ApiFact | None, ApiStatus | None]:
         fact = self.facts.match(api_version, kind)
         if fact is None:
             return None, None
@@ -190,11 +190,9 @@ class LiveScanner:
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             listings = list(pool.map(lambda job: self._list(*job), jobs))
         self._collect(listings, result)
-        result.stats.update(
-            resources=len(resources),
-            lists=len(listings),
-            objects=sum(listing.count for listing in listings),
-        )
+        result.count("resources", len(resources))
+        result.count("lists", len(listings))
+        result.count("objects", sum(listing.count for listing in listings))
         return result
 
     def _collect(self, listings: list[_Listing], result: SourceResult) -> None:
@@ -224,17 +222,17 @@ class LiveScanner:
                 if uid in applied_seen:
                     continue
                 applied_seen.add(uid)
-                finding = self._applied_finding(listing, name, namespace, api_version, kind)
-                if finding is not None:
+                sighting = self._applied_finding(listing, name, namespace, api_version, kind)
+                if sighting is not None:
                     flagged_applied.add(uid)
-                    result.findings.append(finding)
-        result.findings += self._served(listings, flagged_applied)
+                    result.sightings.append(sighting)
+        result.sightings += self._served(listings, flagged_applied)
 
     def _applied_finding(
         self, listing: _Listing, name: str, namespace: str | None, api_version: str, kind: str
-    ) -> Finding | None:
-        fact, severity = self.judge(api_version, kind)
-        if fact is None or severity is None:
+    ) -> Sighting | None:
+        fact, status = self.judge(api_version, kind)
+        if fact is None or status is None:
             return None
         best = self.facts.best_replacement(fact, self.targets) or fact
         served = listing.group_version
@@ -244,7 +242,7 @@ class LiveScanner:
             "the manifest in its source. "
             f"{self.facts.note_at(fact, self.targets)}"
         ).strip()
-        return Finding(
+        return Sighting(
             source="last-applied",
             kind=kind,
             api_version=api_version,
@@ -252,20 +250,20 @@ class LiveScanner:
             namespace=namespace,
             cluster=self.cluster,
             rule=fact.id,
-            severity=severity,
+            status=status,
             replacement=best.replacement_text(),
             note=note,
             extra={"served_version": served},
         )
 
-    def _served(self, listings: list[_Listing], skip: set[str]) -> list[Finding]:
+    def _served(self, listings: list[_Listing], skip: set[str]) -> list[Sighting]:
         """One live finding (or clean sighting) per object uid, at its best served version."""
         best: dict[str, tuple[int, _Listing, str, str | None]] = {}
         served_at: dict[str, list[str]] = {}
         for listing in listings:
             resource = listing.resource
-            _, severity = self.judge(listing.group_version, resource.kind)
-            rank = len(SEVERITIES) if severity is None else SEVERITIES.index(severity)
+            _, status = self.judge(listing.group_version, resource.kind)
+            rank = len(API_STATUSES) if status is None else API_STATUSES.index(status)
             for uid, name, namespace in listing.objects:
                 served_at.setdefault(uid, []).append(listing.group_version)
                 if uid in skip:
@@ -273,42 +271,42 @@ class LiveScanner:
                 known = best.get(uid)
                 if known is None or rank > known[0]:
                     best[uid] = (rank, listing, name, namespace)
-        findings = []
+        sightings = []
         for uid, (_, listing, name, namespace) in best.items():
             kind = listing.resource.kind
-            fact, severity = self.judge(listing.group_version, kind)
-            if severity is not None and fact is not None and not self._reportable(fact, severity):
+            fact, status = self.judge(listing.group_version, kind)
+            if status is not None and fact is not None and not self._reportable(fact, status):
                 continue
-            if severity is None and not self._tracked(listing.resource):
+            if status is None and not self._tracked(listing.resource):
                 continue
-            findings.append(
-                Finding(
+            sightings.append(
+                Sighting(
                     source="live",
                     kind=kind,
                     api_version=listing.group_version,
                     name=name,
                     namespace=namespace,
                     cluster=self.cluster,
-                    rule=fact.id if severity and fact else None,
-                    severity=severity,
+                    rule=fact.id if status and fact else None,
+                    status=status,
                     replacement=(
                         (self.facts.best_replacement(fact, self.targets) or fact).replacement_text()
-                        if severity and fact
+                        if status and fact
                         else ""
                     ),
-                    note=self._served_note(fact, served_at[uid]) if severity and fact else "",
-                    extra={"served_versions": served_at[uid]} if severity else {},
+                    note=self._served_note(fact, served_at[uid]) if status and fact else "",
+                    extra={"served_versions": served_at[uid]} if status else {},
                 )
             )
-        return findings
+        return sightings
 
     @staticmethod
-    def _reportable(fact: ApiFact, severity: Severity) -> bool:
+    def _reportable(fact: ApiFact, status: ApiStatus) -> bool:
         """A deprecated kind whose replacement is a *different* kind (v1 Endpoints ->
         EndpointSlice) stays served and controller-managed; the objects need no migration,
         the clients do (Upgrade Insights and last-applied show those)."""
         return (
-            severity == "removed" or not fact.replacement_kind or fact.replacement_kind == fact.kind
+            status == "removed" or not fact.replacement_kind or fact.replacement_kind == fact.kind
         )
 
     def _served_note(self, fact: ApiFact, versions: list[str]) -> str:

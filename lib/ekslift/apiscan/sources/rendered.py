@@ -14,17 +14,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ekslift.apiscan.facts import FactSet, Targets
-from ekslift.apiscan.findings import Finding, ScanProblem, Source
 from ekslift.apiscan.manifests import ManifestScanner
+from ekslift.apiscan.sightings import Evidence, ScanProblem, Sighting
 
 _SOURCE_COMMENT = re.compile(r"^# Source: (.+?)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
-class Destination:
-    """Where a render is headed: the labels every finding of it gets."""
+class RenderLabels:
+    """What every sighting of one render is labelled with: the evidence it is, the chart,
+    release or app it came from, and the cluster and namespace it is headed for."""
 
-    source: Source
+    source: Evidence
     name: str
     cluster: str | None = None
     namespace: str | None = None
@@ -41,32 +42,32 @@ def template_index(text: str) -> tuple[list[int], list[str]]:
 
 
 def scan_rendered(
-    text: str, destination: Destination, facts: FactSet, targets: Targets
-) -> tuple[list[Finding], list[ScanProblem]]:
+    text: str, labels: RenderLabels, facts: FactSet, targets: Targets
+) -> tuple[list[Sighting], list[ScanProblem]]:
     """Findings of one rendered stream, labelled for its destination.
 
     `destination.name` becomes the findings' `file` (the chart, release or app), and `line`
     is the line in the rendered stream, so a person can re-render and look. Nothing of the
     rendered text itself (Secret data included) is kept.
     """
-    result = ManifestScanner(facts, targets).scan_bytes(text.encode("utf-8"), destination.name)
-    lines, paths = template_index(text) if result.findings else ([], [])
-    findings = []
-    for finding in result.findings:
-        extra = dict(destination.extra or {})
-        at = bisect.bisect_right(lines, finding.line or 0) - 1
+    result = ManifestScanner(facts, targets).scan_bytes(text.encode("utf-8"), labels.name)
+    lines, paths = template_index(text) if result.sightings else ([], [])
+    sightings = []
+    for sighting in result.sightings:
+        extra = dict(labels.extra or {})
+        at = bisect.bisect_right(lines, sighting.line or 0) - 1
         if at >= 0:
             extra["template"] = paths[at]
-        namespace = finding.namespace
-        if namespace is None and finding.kind not in facts.cluster_scoped_kinds:
-            namespace = destination.namespace
-        findings.append(
+        namespace = sighting.namespace
+        if namespace is None and sighting.kind not in facts.cluster_scoped_kinds:
+            namespace = labels.namespace
+        sightings.append(
             replace(
-                finding,
-                source=destination.source,
-                cluster=destination.cluster,
+                sighting,
+                source=labels.source,
+                cluster=labels.cluster,
                 namespace=namespace,
                 extra=extra,
             )
         )
-    return findings, result.problems
+    return sightings, result.problems

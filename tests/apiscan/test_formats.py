@@ -14,14 +14,14 @@ from packaging.version import Version
 
 from ekslift.apiscan.cli import configure_scan_parser, run_scan
 from ekslift.apiscan.facts import Targets, load_facts
-from ekslift.apiscan.findings import Finding, ScanProblem, ScanReport
-from ekslift.apiscan.report import SCHEMA_VERSION, render, sarif_dict
+from ekslift.apiscan.formats import SCHEMA_VERSION, render, sarif_dict
+from ekslift.apiscan.sightings import ScanProblem, ScanReport, Sighting
 
 PDB = "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: web\n"
 TARGETS = Targets(Version("1.29"))
 
 
-def finding(source: str = "file", **kw: object) -> Finding:
+def sighting(source: str = "file", **kw: object) -> Sighting:
     base: dict[str, object] = {
         "source": source,
         "kind": "PodDisruptionBudget",
@@ -29,11 +29,11 @@ def finding(source: str = "file", **kw: object) -> Finding:
         "name": "web",
         "namespace": "prod",
         "rule": "policy/v1beta1/PodDisruptionBudget",
-        "severity": "removed",
+        "status": "removed",
         "replacement": "policy/v1",
     }
     base.update(kw)
-    return Finding(**base)  # type: ignore[arg-type]
+    return Sighting(**base)  # type: ignore[arg-type]
 
 
 def scan(argv: list[str]) -> tuple[int, str, str]:
@@ -64,7 +64,7 @@ def test_exit_codes(
 ) -> None:
     report = ScanReport(
         targets=TARGETS,
-        findings=tuple(finding(name=f"o{i}", severity=s) for i, s in enumerate(severities)),
+        sightings=tuple(sighting(name=f"o{i}", status=s) for i, s in enumerate(severities)),
         problems=tuple(ScanProblem("f.yaml", "bad", level=lv) for lv in problems),  # type: ignore[arg-type]
     )
     assert report.exit_code(**flags) == expected
@@ -131,10 +131,10 @@ def test_sarif_levels_and_file_findings_only() -> None:
     facts = load_facts()
     report = ScanReport(
         targets=Targets(Version("1.19")),
-        findings=(
-            finding(file="a.yaml", line=3, severity="deprecated"),
-            finding(source="live", name="other", cluster="blue"),
-            finding(file="<stdin>", line=1, name="piped"),
+        sightings=(
+            sighting(file="a.yaml", line=3, status="deprecated"),
+            sighting(source="live", name="other", cluster="blue"),
+            sighting(file="<stdin>", line=1, name="piped"),
         ),
     )
     (run,) = sarif_dict(report, facts)["runs"]
@@ -144,14 +144,14 @@ def test_sarif_levels_and_file_findings_only() -> None:
 def test_live_object_overrules_stale_release_manifest() -> None:
     report = ScanReport(
         targets=TARGETS,
-        findings=(
-            finding("helm-release", cluster="blue"),
-            finding("live", cluster="blue", api_version="policy/v1", rule=None, severity=None),
+        sightings=(
+            sighting("helm-release", cluster="blue"),
+            sighting("live", cluster="blue", api_version="policy/v1", rule=None, status=None),
         ),
     )
     (row,) = report.rows()
     assert row.sources == ("live", "helm-release")
-    assert row.severity is None and row.authoritative.source == "live"
+    assert row.status is None and row.authoritative.source == "live"
     assert "live (policy/v1) is authoritative" in row.note
     assert "helm-release says policy/v1beta1" in row.note
     assert "mapkubeapis" in row.note
@@ -161,15 +161,15 @@ def test_live_object_overrules_stale_release_manifest() -> None:
 def test_same_object_from_two_sources_is_one_row() -> None:
     report = ScanReport(
         targets=TARGETS,
-        findings=(
-            finding("chart", cluster="blue"),
-            finding("last-applied", cluster="blue"),
-            finding("file", file="x.yaml", line=1),  # no cluster: a different object
+        sightings=(
+            sighting("chart", cluster="blue"),
+            sighting("last-applied", cluster="blue"),
+            sighting("file", file="x.yaml", line=1),  # no cluster: a different object
         ),
     )
     rows = report.rows()
     assert len(rows) == 2
-    merged = next(r for r in rows if len(r.findings) == 2)
+    merged = next(r for r in rows if len(r.sightings) == 2)
     assert merged.sources == ("last-applied", "chart") and not merged.disagreement
 
 
@@ -178,7 +178,7 @@ def test_tabular_renderers(fmt: str) -> None:
     facts = load_facts()
     report = ScanReport(
         targets=TARGETS,
-        findings=(finding(file="a.yaml", line=3, note="pipe | inside"),),
+        sightings=(sighting(file="a.yaml", line=3, note="pipe | inside"),),
         problems=(ScanProblem("b.yaml", "cannot read file: gone"),),
     )
     out = render(report, fmt, facts)

@@ -13,7 +13,8 @@ import pytest
 from ekslift import aws
 from ekslift.cli import main
 from ekslift.gate import judge
-from ekslift.inventory.report import STEP, collect
+from ekslift.inventory import STEP
+from ekslift.inventory.collect import collect
 from ekslift.params import load_params
 from ekslift.tools import find_binary
 from ekslift_sandbox.scenario import SEEDED_BLOCKERS

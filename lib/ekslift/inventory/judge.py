@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import re
 
+from ekslift.estate import EstateCluster
 from ekslift.gate import Finding, Severity
-from ekslift.inventory.eks import ami_replacement, kubelet_max_older, minor_distance
-from ekslift.inventory.models import ClusterInventory, ParityGap, Where
+from ekslift.inventory.eks import ami_replacement, kubelet_max_older
+from ekslift.inventory.models import ClusterInventory, ParityGap
+from ekslift.versions import minor_distance
 
 _BLUE_RULES_THAT_WARN = {"support"}
 SUPPORT_WARNING_DAYS = 90
 
 
 def _finding(
-    where: Where, rule: str, obj: str, severity: Severity, title: str, **kw: str
+    where: EstateCluster, rule: str, obj: str, severity: Severity, title: str, **kw: str
 ) -> Finding:
     if where.role != "green" and rule not in _BLUE_RULES_THAT_WARN and severity != "info":
         severity = "info"

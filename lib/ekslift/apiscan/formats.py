@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import InputError
 from .facts import FactSet
-from .findings import Finding, ObjectRow, ScanProblem, ScanReport
+from .sightings import ObjectRow, ScanProblem, ScanReport, Sighting
 
 #: Bumped whenever a key is renamed or removed from the JSON output.
 SCHEMA_VERSION = 1
@@ -31,7 +32,7 @@ def _row_cells(row: ObjectRow) -> list[str]:
     lead = row.authoritative
     where = lead.location or (f"cluster {lead.cluster}" if lead.cluster else "")
     return [
-        row.severity or "resolved",
+        row.status or "resolved",
         lead.kind,
         lead.name or "-",
         lead.namespace or "-",
@@ -44,7 +45,7 @@ def _row_cells(row: ObjectRow) -> list[str]:
 
 def _summary(report: ScanReport) -> str:
     counts = report.counts()
-    parts = [f"{count} {severity}" for severity, count in counts.items()]
+    parts = [f"{count} {status}" for status, count in counts.items()]
     errors = len(report.errors())
     warnings = len(report.problems) - errors
     summary = (
@@ -97,7 +98,7 @@ def report_dict(report: ScanReport) -> dict[str, Any]:
         lead = row.authoritative
         rows.append(
             {
-                "severity": row.severity,
+                "severity": row.status,
                 "cluster": lead.cluster,
                 "namespace": lead.namespace,
                 "kind": lead.kind,
@@ -110,7 +111,7 @@ def report_dict(report: ScanReport) -> dict[str, Any]:
                 "disagreement": row.disagreement,
                 "location": lead.location or None,
                 "note": row.note,
-                "findings": [f.to_dict() for f in row.findings],
+                "findings": [f.to_dict() for f in row.sightings],
             }
         )
     return {
@@ -153,7 +154,7 @@ def render_csv(report: ScanReport, facts: FactSet) -> str:
         lead = row.authoritative
         writer.writerow(
             [
-                row.severity or "resolved",
+                row.status or "resolved",
                 lead.cluster or "",
                 lead.namespace or "",
                 lead.kind,
@@ -206,18 +207,18 @@ def _sarif_uri(path: str) -> str:
     return candidate.as_posix()
 
 
-def _file_findings(report: ScanReport) -> list[Finding]:
+def _file_findings(report: ScanReport) -> list[Sighting]:
     return [
         f
-        for f in report.findings
-        if f.source == "file" and f.severity and f.file and f.line and not f.file.startswith("<")
+        for f in report.sightings
+        if f.source == "file" and f.status and f.file and f.line and not f.file.startswith("<")
     ]
 
 
 def sarif_dict(report: ScanReport, facts: FactSet) -> dict[str, Any]:
     """SARIF 2.1.0 with one rule per fact that matched and an exact startLine per result."""
-    findings = sorted(_file_findings(report), key=lambda f: (f.file or "", f.line or 0))
-    rule_ids = sorted({f.rule for f in findings if f.rule})
+    sightings = sorted(_file_findings(report), key=lambda f: (f.file or "", f.line or 0))
+    rule_ids = sorted({f.rule for f in sightings if f.rule})
     rules = []
     for rule_id in rule_ids:
         fact = facts.by_id(rule_id)
@@ -242,26 +243,26 @@ def sarif_dict(report: ScanReport, facts: FactSet) -> dict[str, Any]:
         rules.append(rule)
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     results = []
-    for finding in findings:
-        assert finding.severity is not None and finding.rule is not None
-        what = f"{finding.kind} {finding.name or '(unnamed)'} uses {finding.api_version}"
+    for sighting in sightings:
+        assert sighting.status is not None and sighting.rule is not None
+        what = f"{sighting.kind} {sighting.name or '(unnamed)'} uses {sighting.api_version}"
         verdict = {
             "removed": f"removed in Kubernetes {report.targets.kubernetes}",
             "replacement-unavailable": "deprecated; its replacement is not served by the target",
             "deprecated": "deprecated",
-        }[finding.severity]
-        move = f"; use {finding.replacement}" if finding.replacement else ""
+        }[sighting.status]
+        move = f"; use {sighting.replacement}" if sighting.replacement else ""
         results.append(
             {
-                "ruleId": finding.rule,
-                "ruleIndex": index[finding.rule],
-                "level": SARIF_LEVELS[finding.severity],
+                "ruleId": sighting.rule,
+                "ruleIndex": index[sighting.rule],
+                "level": SARIF_LEVELS[sighting.status],
                 "message": {"text": f"{what}, {verdict}{move}."},
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": _sarif_uri(finding.file or "")},
-                            "region": {"startLine": finding.line},
+                            "artifactLocation": {"uri": _sarif_uri(sighting.file or "")},
+                            "region": {"startLine": sighting.line},
                         }
                     }
                 ],
@@ -302,7 +303,7 @@ def render(report: ScanReport, fmt: str, facts: FactSet) -> str:
     """Render ``report`` in one of :data:`FORMATS`."""
     try:
         renderer = RENDERERS[fmt]
-    except KeyError:
+    except KeyError as exc:
         formats = ", ".join(FORMATS)
-        raise ValueError(f"unknown output format {fmt!r}; use one of {formats}") from None
+        raise InputError(f"unknown output format {fmt!r}; use one of {formats}") from exc
     return renderer(report, facts)

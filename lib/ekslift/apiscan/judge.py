@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ekslift.apiscan.estate import ClusterWhere, EstateScan
-from ekslift.apiscan.findings import ObjectRow, ScanProblem
+from ekslift.apiscan.estate import EstateScan
+from ekslift.apiscan.sightings import ObjectRow, ScanProblem
+from ekslift.estate import EstateCluster
 from ekslift.gate import Finding, Severity
 
 PREFIX = "api-scan"
@@ -27,10 +28,10 @@ def _segment(value: str | None) -> str:
     return (value or "-").replace(" ", "_")
 
 
-def _severity(row: ObjectRow, where: ClusterWhere | None, cluster: str | None) -> Severity:
+def _severity(row: ObjectRow, where: EstateCluster | None, cluster: str | None) -> Severity:
     if where is not None and where.role == "blue":
         return "info"
-    if row.severity != "removed":
+    if row.status != "removed":
         return "warning"  # deprecated, replacement unavailable, or resolved by the live object
     if cluster is not None and where is None:
         # An Argo CD destination the parameters do not name: someone should look, but it
@@ -63,17 +64,17 @@ def row_finding(row: ObjectRow, scan: EstateScan) -> Finding:
     if lead.source == "insights":
         title = (
             f"clients call {lead.api_version} {lead.kind}, "
-            f"{_TITLES[row.severity or 'deprecated'].format(target=target)}"
+            f"{_TITLES[row.status or 'deprecated'].format(target=target)}"
         )
-    elif row.severity:
-        title = f"{obj} uses {lead.api_version}, {_TITLES[row.severity].format(target=target)}"
+    elif row.status:
+        title = f"{obj} uses {lead.api_version}, {_TITLES[row.status].format(target=target)}"
     else:
-        stale = sorted({f.api_version for f in row.findings if f.severity})
+        stale = sorted({f.api_version for f in row.sightings if f.status})
         title = (
             f"{obj} is served at {lead.api_version}, but a stored record still names "
             f"{', '.join(stale)} (removed or deprecated in {target})"
         )
-    if row.severity is None:
+    if row.status is None:
         action = "re-render the release (helm upgrade, or helm mapkubeapis) so its record matches"
     else:
         action = (

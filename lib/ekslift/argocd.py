@@ -9,12 +9,29 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from typing import Any
 
-from ekslift.inventory.models import ArgoAppRow, Where
+from ekslift.estate import EstateCluster
 from ekslift.kube import KubeReader
 
 CLUSTER_SECRET_SELECTOR = "argocd.argoproj.io/secret-type=cluster"
+
+
+@dataclass(frozen=True)
+class ArgoAppRow:
+    """One Application: its chart source, destination, and sync/health as Argo CD reports."""
+
+    name: str
+    project: str
+    repo_url: str
+    chart: str
+    target_revision: str
+    destination: str
+    namespace: str
+    sync_status: str
+    health_status: str
+    where: EstateCluster | None = None
 
 
 def _decoded(secret: dict[str, Any], key: str) -> str:
@@ -45,7 +62,7 @@ def _chart_source(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_applications(
-    kube: KubeReader, namespace: str, clusters: dict[str, Where]
+    kube: KubeReader, namespace: str, clusters: dict[str, EstateCluster]
 ) -> list[ArgoAppRow]:
     """Applications with their destination resolved to a cluster of the parameters.
 

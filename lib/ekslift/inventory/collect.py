@@ -16,22 +16,21 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ekslift import aws
+from ekslift import argocd, aws
+from ekslift.argocd import ArgoAppRow
 from ekslift.errors import is_unreachable
+from ekslift.estate import EstateCluster, cluster_index, estate_clusters
 from ekslift.gate import Finding
-from ekslift.inventory import argocd, cluster, eks, parity, rules
+from ekslift.inventory import cluster, eks, judge, parity
 from ekslift.inventory.models import (
-    ArgoAppRow,
     ClusterInventory,
     ParityGap,
     SupportWindow,
-    Where,
 )
 from ekslift.kube import KubeError, KubeReader
 from ekslift.params import UpgradeParams
 
 log = logging.getLogger(__name__)
-STEP = "01-inventory"
 _READ_ERRORS = (ClientError, BotoCoreError, KubeError)
 
 
@@ -103,22 +102,21 @@ def _flatten(row: Any) -> dict[str, Any]:
 
 
 def _read_cluster(
-    where: Where,
-    context: str,
+    where: EstateCluster,
     target: str,
     region_eks: Any,
     calendar: dict[str, SupportWindow],
     today: date,
 ) -> ClusterInventory:
     try:
-        row = eks.read_cluster(region_eks, where, context, calendar, today)
+        row = eks.read_cluster(region_eks, where, calendar, today)
     except _READ_ERRORS as exc:
         unread = ClusterInventory(cluster=None)
         _record(unread, where, "cluster", exc)
         unread.problems["cluster"] = f"{where.cluster}: {exc}"
         return unread
     inv = ClusterInventory(cluster=row)
-    kube = KubeReader(context)
+    kube = KubeReader(where.context)
     readers = {
         "nodegroups": lambda: eks.read_nodegroups(region_eks, where, target),
         "addons": lambda: eks.read_addons(region_eks, where, target),
@@ -143,19 +141,10 @@ def _read_cluster(
     return inv
 
 
-def _record(inv: ClusterInventory, where: Where, area: str, exc: Exception) -> None:
+def _record(inv: ClusterInventory, where: EstateCluster, area: str, exc: Exception) -> None:
     inv.problems[area] = str(exc)
     if is_unreachable(exc):
         inv.unreachable.append(f"{where.cluster} ({area})")
-
-
-def _destinations(params: UpgradeParams) -> dict[str, Where]:
-    names: dict[str, Where] = {}
-    for region in params.regions:
-        for role, ref in region.clusters().items():
-            where = Where(region.name, role, ref.eks_cluster)
-            names[ref.eks_cluster] = names[ref.kube_context] = where
-    return names
 
 
 def _configure_aws(params: UpgradeParams) -> None:
@@ -170,17 +159,14 @@ def collect_cluster(
     For re-reading a single cluster after a fix, and for measuring the biggest cluster on its
     own (bench/inventory_scale.py); `collect` reads every cluster the same way.
     """
-    region_params = params.region(region)
-    clusters = region_params.clusters()
-    found = [(color, ref) for color, ref in clusters.items() if color == role]
+    params.region(region)
+    found = [c for c in estate_clusters(params) if c.region == region and c.role == role]
     if not found:
-        raise KeyError(f"role {role!r} is not one of {', '.join(clusters)}")
-    color, ref = found[0]
+        raise KeyError(f"role {role!r} is not a cluster role of region {region}")
     _configure_aws(params)
     region_eks = aws.client("eks", region, params.aws.profile)
     return _read_cluster(
-        Where(region, color, ref.eks_cluster),
-        ref.kube_context,
+        found[0],
         params.target_version,
         region_eks,
         eks.support_calendar(region_eks),
@@ -194,23 +180,22 @@ def collect(params: UpgradeParams, *, today: date | None = None) -> Inventory:
     jobs = []
     _configure_aws(params)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        calendars = {}
+        calendars, clients = {}, {}
         for region in params.regions:
-            region_eks = aws.client("eks", region.name, params.aws.profile)
-            calendars[region.name] = eks.support_calendar(region_eks)
-            for role, ref in region.clusters().items():
-                where = Where(region.name, role, ref.eks_cluster)
-                jobs.append(
-                    pool.submit(
-                        _read_cluster,
-                        where,
-                        ref.kube_context,
-                        target,
-                        region_eks,
-                        calendars[region.name],
-                        today,
-                    )
+            clients[region.name] = aws.client("eks", region.name, params.aws.profile)
+            calendars[region.name] = eks.support_calendar(clients[region.name])
+        for where in estate_clusters(params):
+            region_name = where.region or ""
+            jobs.append(
+                pool.submit(
+                    _read_cluster,
+                    where,
+                    target,
+                    clients[region_name],
+                    calendars[region_name],
+                    today,
                 )
+            )
         apps_job = pool.submit(_read_argocd, params)
         clusters = [job.result() for job in jobs]
         apps, argocd_problem, argocd_unreachable = apps_job.result()
@@ -224,9 +209,9 @@ def collect(params: UpgradeParams, *, today: date | None = None) -> Inventory:
         )
         if blue and green:
             gaps += parity.cluster_gaps(region.name, blue, green)
-    findings = [f for c in clusters for f in rules.cluster_findings(c, target)]
+    findings = [f for c in clusters for f in judge.cluster_findings(c, target)]
     findings += [f for c in clusters if c.cluster is None for f in _unreadable(c)]
-    findings += rules.parity_findings(gaps)
+    findings += judge.parity_findings(gaps)
     if argocd_problem:
         findings.append(
             Finding(
@@ -261,7 +246,7 @@ def _read_argocd(params: UpgradeParams) -> tuple[list[ArgoAppRow], str, bool]:
         return [], "", False
     try:
         kube = KubeReader(params.argocd.kube_context)
-        apps = argocd.read_applications(kube, params.argocd.namespace, _destinations(params))
+        apps = argocd.read_applications(kube, params.argocd.namespace, cluster_index(params))
     except _READ_ERRORS as exc:
         return [], str(exc), is_unreachable(exc)
     return apps, "", False

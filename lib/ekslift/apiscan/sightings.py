@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from .facts import SEVERITIES, Severity, Targets
+from .facts import API_STATUSES, ApiStatus, Targets
 
-Source = Literal[
+Evidence = Literal[
     "file", "chart", "kustomize", "argocd", "helm-release", "last-applied", "live", "insights"
 ]
 
@@ -57,7 +57,7 @@ EXIT_CODES: Mapping[str, int] = MappingProxyType(
 
 
 @dataclass(frozen=True)
-class Finding:
+class Sighting:
     """One observation of one object (or one API usage) by one source.
 
     ``rule`` is the matched fact's id and ``severity`` its classification for the scan's
@@ -66,7 +66,7 @@ class Finding:
     nothing secret, since findings are written into run archives.
     """
 
-    source: Source
+    source: Evidence
     kind: str
     api_version: str
     name: str | None = None
@@ -75,7 +75,7 @@ class Finding:
     file: str | None = None
     line: int | None = None
     rule: str | None = None
-    severity: Severity | None = None
+    status: ApiStatus | None = None
     replacement: str = ""
     note: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
@@ -103,7 +103,7 @@ class Finding:
             "file": self.file,
             "line": self.line,
             "rule": self.rule,
-            "severity": self.severity,
+            "severity": self.status,
             "replacement": self.replacement,
             "note": self.note,
             "extra": dict(self.extra),
@@ -147,20 +147,20 @@ class ObjectRow:
     why when the sources disagree.
     """
 
-    findings: tuple[Finding, ...]
-    authoritative: Finding
+    sightings: tuple[Sighting, ...]
+    authoritative: Sighting
 
     @property
     def sources(self) -> tuple[str, ...]:
-        return tuple(sorted({f.source for f in self.findings}, key=lambda s: AUTHORITY[s]))
+        return tuple(sorted({f.source for f in self.sightings}, key=lambda s: AUTHORITY[s]))
 
     @property
-    def severity(self) -> Severity | None:
-        return self.authoritative.severity
+    def status(self) -> ApiStatus | None:
+        return self.authoritative.status
 
     @property
     def disagreement(self) -> bool:
-        return len({f.api_version for f in self.findings}) > 1
+        return len({f.api_version for f in self.sightings}) > 1
 
     @property
     def note(self) -> str:
@@ -168,14 +168,14 @@ class ObjectRow:
         if not self.disagreement:
             return lead.note
         others = sorted(
-            {(f.source, f.api_version) for f in self.findings if f is not lead},
+            {(f.source, f.api_version) for f in self.sightings if f is not lead},
             key=lambda pair: AUTHORITY[pair[0]],
         )
         seen = ", ".join(f"{source} says {api}" for source, api in others)
         verdict = (
             f"{lead.source} ({lead.api_version}) is authoritative: {_WHY[lead.source]}; {seen}."
         )
-        if any(f.source == "helm-release" and f.severity for f in self.findings):
+        if any(f.source == "helm-release" and f.status for f in self.sightings):
             verdict += (
                 " The stored Helm release manifest still names a removed or deprecated API;"
                 " re-render the release (or run helm mapkubeapis) before the upgrade, or"
@@ -198,27 +198,27 @@ _WHY: Mapping[str, str] = MappingProxyType(
 )
 
 
-def merge(findings: Iterable[Finding]) -> list[ObjectRow]:
+def merge(sightings: Iterable[Sighting]) -> list[ObjectRow]:
     """Group findings into one row per object; keep unnamed findings as their own rows."""
-    grouped: dict[tuple[str | None, str, str, str], list[Finding]] = defaultdict(list)
+    grouped: dict[tuple[str | None, str, str, str], list[Sighting]] = defaultdict(list)
     rows: list[ObjectRow] = []
-    for finding in findings:
-        key = finding.object_key()
+    for sighting in sightings:
+        key = sighting.object_key()
         if key is None:
-            rows.append(ObjectRow(findings=(finding,), authoritative=finding))
+            rows.append(ObjectRow(sightings=(sighting,), authoritative=sighting))
         else:
-            grouped[key].append(finding)
+            grouped[key].append(sighting)
     for group in grouped.values():
         lead = min(group, key=lambda f: (AUTHORITY[f.source], f.file or "", f.line or 0))
-        rows.append(ObjectRow(findings=tuple(group), authoritative=lead))
-    rows = [row for row in rows if any(f.severity for f in row.findings)]
+        rows.append(ObjectRow(sightings=tuple(group), authoritative=lead))
+    rows = [row for row in rows if any(f.status for f in row.sightings)]
     rows.sort(key=_row_order)
     return rows
 
 
 def _row_order(row: ObjectRow) -> tuple[int, str, str, str, str, int]:
     lead = row.authoritative
-    rank = SEVERITIES.index(lead.severity) if lead.severity else len(SEVERITIES)
+    rank = API_STATUSES.index(lead.status) if lead.status else len(API_STATUSES)
     return (
         rank,
         lead.cluster or "",
@@ -234,7 +234,7 @@ class ScanReport:
     """Everything one scan found, for one target, ready to render or gate on."""
 
     targets: Targets
-    findings: tuple[Finding, ...] = ()
+    sightings: tuple[Sighting, ...] = ()
     problems: tuple[ScanProblem, ...] = ()
     sources_scanned: tuple[str, ...] = ()
     stats: Mapping[str, int] = field(default_factory=dict, compare=False)
@@ -244,14 +244,14 @@ class ScanReport:
         return str(self.targets.kubernetes)
 
     def rows(self) -> list[ObjectRow]:
-        return merge(self.findings)
+        return merge(self.sightings)
 
-    def counts(self) -> dict[Severity, int]:
+    def counts(self) -> dict[ApiStatus, int]:
         """Rows by verdict; a row overruled to clean by a live sighting counts as clean."""
-        out = dict.fromkeys(SEVERITIES, 0)
+        out = dict.fromkeys(API_STATUSES, 0)
         for row in self.rows():
-            if row.severity:
-                out[row.severity] += 1
+            if row.status:
+                out[row.status] += 1
         return out
 
     def errors(self) -> list[ScanProblem]:
@@ -266,12 +266,12 @@ class ScanReport:
         yet removed"), ``ignore_removals`` code 3, matching pluto's flags.
         """
         code = EXIT_ERROR if self.errors() else EXIT_CLEAN
-        for severity, count in self.counts().items():
+        for status, count in self.counts().items():
             if not count:
                 continue
-            if severity == "removed" and ignore_removals:
+            if status == "removed" and ignore_removals:
                 continue
-            if severity != "removed" and ignore_deprecations:
+            if status != "removed" and ignore_deprecations:
                 continue
-            code = max(code, EXIT_CODES[severity])
+            code = max(code, EXIT_CODES[status])
         return code
