@@ -34,7 +34,7 @@ def test_builtin_facts_cover_every_guide_removal() -> None:
     ]:
         assert expected in removed
     assert known_versions(facts)[0] == "1.16"
-    assert known_versions(facts)[-1] == "1.36"
+    assert known_versions(facts)[-1] == "1.37"
     assert len(facts) > 100
 
 
@@ -43,10 +43,36 @@ def test_target_forms(text: str) -> None:
     assert load_facts().parse_target(text).release[:2] == (1, 34)
 
 
-@pytest.mark.parametrize("text", ["1.15", "1.99", "2.0", "banana", "1", ""])
+@pytest.mark.parametrize("text", ["1.15", "2.0", "banana", "1", ""])
 def test_bad_target_lists_known_versions(text: str) -> None:
-    with pytest.raises(TargetVersionError, match=r"1\.16, 1\.17.*1\.36"):
+    with pytest.raises(TargetVersionError, match=r"1\.16, 1\.17.*1\.37"):
         load_facts().parse_target(text)
+
+
+def test_unknown_newer_target_names_newest_and_how_to_add_facts() -> None:
+    with pytest.raises(TargetVersionError) as raised:
+        load_facts().parse_target("1.99")
+    message = str(raised.value)
+    assert "known up to 1.37" in message
+    assert "--facts FILE (ekslift or pluto versions.yaml format)" in message
+
+
+def test_pluto_file_naming_a_newer_release_widens_the_range(tmp_path: Path) -> None:
+    extra = tmp_path / "versions.yaml"
+    extra.write_text(
+        "deprecated-versions:\n"
+        "  - version: example.com/v1beta1\n    kind: Widget\n    deprecated-in: v1.37.0\n"
+        "    removed-in: v1.38.0\n    replacement-api: example.com/v1\n    component: k8s\n"
+    )
+    assert load_facts([extra]).parse_target("1.38") == Version("1.38")
+
+
+def test_announced_removals_after_the_newest_release_are_marked() -> None:
+    summary = {row["version"]: row for row in load_facts().version_summary()}
+    assert not summary["1.37"]["announced"]
+    assert "storage.k8s.io/v1beta1/VolumeAttributesClass" in summary["1.37"]["removed"]
+    assert summary["1.38"]["announced"]
+    assert "resource.k8s.io/v1beta1/ResourceClaim" in summary["1.38"]["removed"]
 
 
 def test_severity_follows_pluto() -> None:
@@ -75,7 +101,83 @@ def test_best_replacement_walks_the_chain() -> None:
     assert v1beta1 is not None
     best = facts.best_replacement(v1beta1, Targets(Version("1.32")))
     assert best is not None and best.replacement == "flowcontrol.apiserver.k8s.io/v1"
+    best = facts.best_replacement(v1beta1, Targets(Version("1.26")))
+    assert best is not None and best.replacement == "flowcontrol.apiserver.k8s.io/v1beta3"
     assert facts.best_replacement(v1beta1, Targets(Version("1.23"))) is None
+
+
+@pytest.mark.parametrize(
+    "target, served, not_served",
+    [
+        ("1.26", "flowcontrol.apiserver.k8s.io/v1beta3", "flowcontrol.apiserver.k8s.io/v1beta2"),
+        ("1.32", "flowcontrol.apiserver.k8s.io/v1", "flowcontrol.apiserver.k8s.io/v1beta3"),
+    ],
+)
+def test_note_follows_the_chain_to_what_the_target_serves(
+    target: str, served: str, not_served: str
+) -> None:
+    facts = load_facts()
+    for kind in ("FlowSchema", "PriorityLevelConfiguration"):
+        fact = facts.match("flowcontrol.apiserver.k8s.io/v1beta1", kind)
+        assert fact is not None
+        note = facts.note_at(fact, Targets(Version(target)))
+        assert f"move to {served}," in note
+        assert f"is {'deprecated in 1.26' if target == '1.26' else 'removed in 1.32'}" in note
+        for suggestion in ("move to ", "change apiVersion to "):
+            assert f"{suggestion}{not_served}" not in note
+            assert f"{suggestion}flowcontrol.apiserver.k8s.io/v1beta2" not in note
+
+
+def test_add_on_replacements_name_the_release_that_served_them() -> None:
+    facts = load_facts()
+    provisioner = facts.match("karpenter.sh/v1alpha5", "Provisioner")
+    assert provisioner is not None
+    assert provisioner.severity_at(Version("0.32")) == "deprecated"  # v1beta1 is served
+    assert facts.note_at(provisioner, Targets(Version("1.0"), {"karpenter": Version("1.1")}))
+    rbac = facts.match("rbac.istio.io/v1alpha1", "ServiceRole")
+    assert rbac is not None and rbac.severity_at(Version("1.4")) == "deprecated"
+    assert rbac.replacement == "security.istio.io/v1beta1"
+    vs = facts.match("networking.istio.io/v1beta1", "VirtualService")
+    assert vs is not None and vs.replacement_available_in == Version("1.22")
+    snapshot = facts.match("snapshot.storage.k8s.io/v1beta1", "VolumeSnapshotContent")
+    assert snapshot is not None and snapshot.component == "external-snapshotter"
+    assert snapshot.severity_at(Version("5.0")) == "deprecated"
+    assert snapshot.severity_at(Version("6.0")) == "removed"
+    assert snapshot.severity_at(None) == "removed"
+
+
+@pytest.mark.parametrize(
+    "api_version, kind, says",
+    [
+        ("audit.k8s.io/v1beta1", "Policy", "a config file API"),
+        ("admissionregistration.k8s.io/v1alpha1", "ValidatingAdmissionPolicy", "alpha API"),
+        ("admissionregistration.k8s.io/v1beta1", "ValidatingAdmissionPolicyBinding", "beta API"),
+        ("resource.k8s.io/v1alpha3", "ResourceClaim", "alpha API"),
+        ("resource.k8s.io/v1beta1", "DeviceClass", "beta API"),
+        ("storage.k8s.io/v1alpha1", "VolumeAttributesClass", "alpha API"),
+        ("storage.k8s.io/v1beta1", "VolumeAttributesClass", "beta API"),
+    ],
+)
+def test_alpha_beta_and_config_apis_say_so(api_version: str, kind: str, says: str) -> None:
+    facts = load_facts()
+    fact = facts.match(api_version, kind)
+    assert fact is not None and fact.severity_at(Version("1.37")) is not None
+    assert facts.note_at(fact, Targets(Version("1.37"))).startswith(says)
+    assert facts.match("storage.k8s.io/v1beta1", "StorageClass") is not None
+    assert not facts.note_at(
+        facts.match("storage.k8s.io/v1beta1", "StorageClass"), Targets(Version("1.37"))
+    ).startswith(("alpha", "beta"))
+
+
+def test_served_apis_and_cluster_scope_are_data(tmp_path: Path) -> None:
+    facts = load_facts()
+    assert "Pod" in facts.stable_apis["v1"]
+    assert {"Namespace", "VolumeSnapshotClass"} <= facts.cluster_scoped_kinds
+    extra = tmp_path / "team.yaml"
+    extra.write_text("apis: []\ncluster_scoped_kinds: [Tenant]\nstable_apis: {v1: [Binding]}\n")
+    widened = load_facts([extra])
+    assert {"Tenant", "Namespace"} <= widened.cluster_scoped_kinds
+    assert {"Binding", "Pod"} <= set(widened.stable_apis["v1"])
 
 
 def test_needles_pick_the_rare_string() -> None:
@@ -106,13 +208,13 @@ def test_pluto_versions_file_adds_and_overrides(tmp_path: Path) -> None:
 def test_native_user_file_and_wider_range(tmp_path: Path) -> None:
     extra = tmp_path / "team.yaml"
     extra.write_text(
-        'kubernetes: {newest: "1.37"}\n'
+        'kubernetes: {newest: "1.38"}\n'
         "apis:\n  - group_version: networking.istio.io/v1alpha3\n    kinds: [VirtualService]\n"
         '    deprecated_in: "1.20"\n    replacement: networking.istio.io/v1\n'
         "    component: istio\n"
     )
     facts = load_facts([extra])
-    assert facts.parse_target("1.37") == Version("1.37")
+    assert facts.parse_target("1.38") == Version("1.38")
     vs = facts.match("networking.istio.io/v1alpha3", "VirtualService")
     assert vs is not None and vs.severity_at(None) == "deprecated"
 
@@ -125,6 +227,7 @@ def test_native_user_file_and_wider_range(tmp_path: Path) -> None:
         ("apis:\n  - group_version: 'bad value'\n", "group_version must be"),
         ("apis:\n  - group_version: a/v1\n    removed_in: soon\n", "removed_in"),
         ("apis: [\n", "not valid YAML"),
+        ("apis:\n  - group_version: a/v1\n    stability: gamma\n", "stability must be"),
     ],
 )
 def test_bad_facts_files_name_file_and_entry(tmp_path: Path, content: str, message: str) -> None:

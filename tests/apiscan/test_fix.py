@@ -82,3 +82,26 @@ def test_patch_applies_with_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     (tmp_path / "fix.patch").write_text(out.getvalue())
     subprocess.run(["git", "apply", "fix.patch"], cwd=tmp_path, check=True)
     assert (tmp_path / "cron.yaml").read_text().count("apiVersion: batch/v1\n") == 2
+
+
+@pytest.mark.parametrize(
+    "target, served", [("1.26", "v1beta3"), ("1.32", "v1")], ids=["1.26", "1.32"]
+)
+def test_fix_never_suggests_an_api_the_target_does_not_serve(
+    tmp_path: Path, target: str, served: str
+) -> None:
+    (tmp_path / "fs.yaml").write_text(
+        "apiVersion: flowcontrol.apiserver.k8s.io/v1beta1\nkind: FlowSchema\nmetadata: {name: f}\n"
+    )
+    (tmp_path / "plc.yaml").write_text(
+        "apiVersion: flowcontrol.apiserver.k8s.io/v1beta1\nkind: PriorityLevelConfiguration\n"
+        "metadata: {name: p}\n"
+    )
+    fix = fixes_for(tmp_path, target)
+    assert f"+apiVersion: flowcontrol.apiserver.k8s.io/{served}\n" in fix.patch
+    (manual,) = fix.manual  # the priority level's field was renamed on the way
+    assert f"move to flowcontrol.apiserver.k8s.io/{served}," in manual.reason
+    assert "nominalConcurrencyShares" in manual.reason
+    for stale in ("v1beta2", "v1beta3" if served == "v1" else "v1beta2"):
+        assert f"move to flowcontrol.apiserver.k8s.io/{stale}" not in manual.reason
+        assert f"change apiVersion to flowcontrol.apiserver.k8s.io/{stale}" not in manual.reason

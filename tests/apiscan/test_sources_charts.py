@@ -140,3 +140,15 @@ def test_cluster_scoped_kinds_get_no_namespace(facts: FactSet) -> None:
     assert by_kind["PodDisruptionBudget"].namespace == "team"
     assert by_kind["PodDisruptionBudget"].extra["template"] == "x/templates/pdb.yaml"
     assert {f.cluster for f in sightings} == {"c1"}
+
+
+def test_api_versions_leave_out_what_the_target_does_not_serve_by_default(
+    facts: FactSet,
+) -> None:
+    at_134 = target_api_versions(facts, Version("1.34"))
+    assert "resource.k8s.io/v1/ResourceClaim" in at_134  # GA replacement
+    assert "resource.k8s.io/v1beta1" not in at_134  # beta: off by default
+    assert "admissionregistration.k8s.io/v1alpha1" not in at_134  # alpha
+    assert not any(entry.startswith("audit.k8s.io/") for entry in at_134)  # config files
+    at_127 = target_api_versions(facts, Version("1.27"))
+    assert "flowcontrol.apiserver.k8s.io/v1beta3/FlowSchema" in at_127

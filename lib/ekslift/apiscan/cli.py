@@ -149,7 +149,9 @@ def _list_versions(facts: FactSet, out: TextIO) -> int:
     for row in facts.version_summary():
         out.write(
             f"  {row['version']:<6} removed {len(row['removed']):>3}  "
-            f"deprecated {len(row['deprecated']):>3}\n"
+            f"deprecated {len(row['deprecated']):>3}"
+            + ("  (announced, not released)" if row["announced"] else "")
+            + "\n"
         )
     addons = sorted({f.component for f in facts.facts} - {"k8s"})
     out.write(f"{len(facts)} facts; add-ons with facts: {', '.join(addons)}\n")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from packaging.version import InvalidVersion, Version
@@ -26,6 +26,15 @@ log = logging.getLogger(__name__)
 
 ApiStatus = Literal["removed", "replacement-unavailable", "deprecated"]
 API_STATUSES: tuple[ApiStatus, ...] = ("removed", "replacement-unavailable", "deprecated")
+Stability = Literal["alpha", "beta", "config"]
+#: What a finding on an API marked ``stability`` must say first: such an API is not one a
+#: cluster serves out of the box, so "it is removed" alone would mislead.
+_STABILITY_NOTES: Mapping[str, str] = {
+    "alpha": "alpha API: not enabled on EKS by default (EKS does not support alpha features).",
+    "beta": "beta API: not enabled by default (Kubernetes turns new beta APIs off since 1.24; "
+    "EKS enables only those its version notes name).",
+    "config": "a config file API, read by a component from a file, not served by the API server.",
+}
 
 K8S = "k8s"
 _FACTS_RESOURCE = "apis.yaml"
@@ -76,6 +85,7 @@ class ApiFact:
     changes: str = ""
     link: str = ""
     origin: str = "built-in"
+    stability: Stability | None = None
 
     @property
     def id(self) -> str:
@@ -114,13 +124,35 @@ class ApiFact:
             return "deprecated"
         return None
 
-    def note(self) -> str:
-        """What a person should do, in one line (the finding's note)."""
+    def status_at(self, target: Version | None) -> str:
+        """Why this API is skipped on the way to a replacement (``removed in 1.29``)."""
+        if self.severity_at(target) == "removed":
+            return f"removed in {self.removed_in}"
+        return f"deprecated in {self.deprecated_in}"
+
+    def note(self, chain: Sequence[ApiFact] = (), target: Version | None = None) -> str:
+        """What a person should do, in one line (the finding's note).
+
+        ``chain`` holds the facts of replacements the target no longer serves or deprecates
+        (:meth:`FactSet.replacement_chain`): the note then names the API at the end of the
+        chain, says why the published replacement is skipped, and lists every hop's field
+        changes, so it never sends anyone to an API the target does not serve.
+        """
         parts: list[str] = []
-        if self.fields_change and self.changes:
-            parts.append(self.changes)
-        elif self.replacement:
-            parts.append(f"change apiVersion to {self.replacement_text()}; no field changes")
+        if self.stability:
+            parts.append(_STABILITY_NOTES[self.stability])
+        hops = (self, *chain)
+        if chain:
+            skipped = "; ".join(f"{h.group_version} is {h.status_at(target)}" for h in chain)
+            parts.append(
+                f"move to {chain[-1].replacement_text()}, not to the published replacement "
+                f"{self.replacement_text()}: {skipped}."
+            )
+        changes = [h.changes for h in hops if h.fields_change and h.changes]
+        if changes:
+            parts.extend(changes)
+        elif hops[-1].replacement:
+            parts.append(f"change apiVersion to {hops[-1].replacement_text()}; no field changes")
         if self.link:
             parts.append(self.link)
         return " ".join(parts)
@@ -152,6 +184,12 @@ class FactSet:
     oldest: Version
     newest: Version
     component_names: Mapping[str, str] = field(default_factory=dict)
+    #: GA group/versions and kinds every target serves that no fact names; with the facts
+    #: they make the target's ``.Capabilities.APIVersions`` for ``helm template``.
+    stable_apis: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Kinds without a namespace: a render's object of any other kind gets its release's
+    #: namespace, so it merges with the live object.
+    cluster_scoped_kinds: frozenset[str] = frozenset()
     _by_key: dict[tuple[str, str | None], ApiFact] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
@@ -194,13 +232,15 @@ class FactSet:
                 out.add(fact.group_version)
         return frozenset(out)
 
-    def best_replacement(self, fact: ApiFact, targets: Targets) -> ApiFact | None:
-        """Follow a replacement chain to the newest hop the target still serves.
+    def replacement_chain(self, fact: ApiFact, targets: Targets) -> tuple[ApiFact, ...]:
+        """The replacements after ``fact`` that the target no longer serves or deprecates.
 
         flowcontrol v1beta1's published replacement (v1beta2) is itself removed in 1.29;
-        suggesting it to someone upgrading to 1.32 would be wrong, so fix help walks on.
-        Returns the fact of the last deprecated hop, or None when the first hop is final.
+        suggesting it to someone upgrading to 1.32 would be wrong, so fix help and notes walk
+        on to the first replacement the target serves undeprecated (the last hop's
+        ``replacement``).  Empty when the first hop is that replacement.
         """
+        chain: list[ApiFact] = []
         current, seen = fact, {fact.key}
         while current.replacement:
             nxt = self._by_key.get(
@@ -214,23 +254,50 @@ class FactSet:
             ):
                 break
             seen.add(nxt.key)
+            chain.append(nxt)
             current = nxt
-        return None if current is fact else current
+        return tuple(chain)
+
+    def best_replacement(self, fact: ApiFact, targets: Targets) -> ApiFact | None:
+        """The fact of the last deprecated hop (:meth:`replacement_chain`), or None."""
+        chain = self.replacement_chain(fact, targets)
+        return chain[-1] if chain else None
+
+    def note_at(self, fact: ApiFact, targets: Targets) -> str:
+        """``fact``'s note for these targets: never suggests an API the target does not serve."""
+        return fact.note(
+            self.replacement_chain(fact, targets), targets.for_component(fact.component)
+        )
 
     def known_versions(self) -> list[str]:
         """Kubernetes minor versions a target may name, oldest first."""
         return [f"1.{minor}" for minor in range(self.oldest.minor, self.newest.minor + 1)]
 
     def version_summary(self) -> list[dict[str, Any]]:
-        """Per known Kubernetes minor: how many facts are removed/deprecated in it."""
+        """Per Kubernetes minor: how many facts are removed/deprecated in it.
+
+        Known versions first, then the unreleased ones a fact already names (a removal the
+        project announced through the API server's deprecation warning), marked
+        ``announced`` so nobody mistakes them for targets.
+        """
+        k8s = [f for f in self.facts if f.component == K8S]
+        later = {
+            minor_text(v)
+            for f in k8s
+            for v in (f.deprecated_in, f.removed_in)
+            if v and v > self.newest
+        }
         rows = []
-        for minor in self.known_versions():
+        for minor in [*self.known_versions(), *sorted(later, key=Version)]:
             version = Version(minor)
-            removed = [f.id for f in self.facts if f.component == K8S and f.removed_in == version]
-            deprecated = [
-                f.id for f in self.facts if f.component == K8S and f.deprecated_in == version
-            ]
-            rows.append({"version": minor, "removed": removed, "deprecated": deprecated})
+            rows.append(
+                {
+                    "version": minor,
+                    "removed": [f.id for f in k8s if f.removed_in == version],
+                    "deprecated": [f.id for f in k8s if f.deprecated_in == version],
+                    "announced": version > self.newest,
+                }
+            )
         return rows
 
     def parse_target(self, text: str) -> Version:
@@ -249,10 +316,16 @@ class FactSet:
             ) from exc
         if version is None:
             raise TargetVersionError(f"no target version given (known: {known})")
+        if version.major == 1 and version.minor > self.newest.minor:
+            raise TargetVersionError(
+                f"target version {text!r} is newer than the facts: known up to "
+                f"{minor_text(self.newest)}; add facts for newer versions with --facts FILE "
+                "(ekslift or pluto versions.yaml format)"
+            )
         if version.major != 1 or minor_text(version) not in self.known_versions():
             raise TargetVersionError(
                 f"target version {text!r} is not a Kubernetes version these facts cover "
-                f"(known: {known}); add facts with --facts to go further"
+                f"(known: {known})"
             )
         return version
 
@@ -302,6 +375,11 @@ def _facts_from_native(entries: Sequence[Mapping[str, Any]], origin: str) -> Ite
         replacement = entry.get("replacement") or None
         if replacement is not None:
             replacement = _token(replacement, "replacement", origin, index)
+        stability = entry.get("stability") or None
+        if stability not in (None, *get_args(Stability)):
+            raise _entry_error(
+                origin, index, f"stability must be one of {get_args(Stability)}, got {stability!r}"
+            )
         base = ApiFact(
             group_version=group_version,
             kind=None,
@@ -317,6 +395,7 @@ def _facts_from_native(entries: Sequence[Mapping[str, Any]], origin: str) -> Ite
             changes=" ".join(str(entry.get("changes") or "").split()),
             link=str(entry.get("link") or ""),
             origin=origin,
+            stability=stability,
         )
         for kind in kinds:
             yield replace(base, kind=None if kind is None else _token(kind, "kind", origin, index))
@@ -368,18 +447,57 @@ def _read_facts_document(text: str, origin: str) -> tuple[list[ApiFact], dict[st
     )
 
 
+def _stable_apis(meta: Mapping[str, Any], origin: str) -> dict[str, tuple[str, ...]]:
+    stable = meta.get("stable_apis") or {}
+    if not isinstance(stable, Mapping):
+        raise FactsError(f"{origin}: stable_apis must map group/version to a list of kinds")
+    out: dict[str, tuple[str, ...]] = {}
+    for group_version, kinds in stable.items():
+        if not isinstance(kinds, list):
+            raise FactsError(f"{origin}: stable_apis.{group_version} must be a list of kinds")
+        out[_token(group_version, "stable_apis key", origin, 0)] = tuple(
+            _token(kind, "stable_apis kind", origin, 0) for kind in kinds
+        )
+    return out
+
+
+def _cluster_scoped_kinds(meta: Mapping[str, Any], origin: str) -> set[str]:
+    kinds = meta.get("cluster_scoped_kinds") or []
+    if not isinstance(kinds, list):
+        raise FactsError(f"{origin}: cluster_scoped_kinds must be a list of kinds")
+    return {_token(kind, "cluster_scoped_kinds entry", origin, 0) for kind in kinds}
+
+
+def _newest_named(facts: Iterable[ApiFact]) -> Version | None:
+    """The newest Kubernetes minor a user's facts name: a pluto file has no range of its own."""
+    named = [
+        version
+        for fact in facts
+        if fact.component == K8S
+        for version in (fact.deprecated_in, fact.removed_in, fact.replacement_available_in)
+        if version is not None
+    ]
+    return max(named, default=None)
+
+
 def load_facts(extra_files: Sequence[str | Path] = ()) -> FactSet:
     """The built-in facts, with entries from ``extra_files`` added or overriding.
 
     Later files win over earlier ones; an entry overrides the one with the same apiVersion
     and kind.  A user file may also widen the known Kubernetes range (``kubernetes:
-    {newest: "1.37"}``) so a team is not blocked waiting for a release of ekslift.
+    {newest: "1.38"}``, or in either format by naming a newer release in its facts) so a
+    team is not blocked waiting for a release of ekslift; it may add stable APIs and
+    cluster-scoped kinds (its own CRDs) too.
     """
     builtin = resources.files("ekslift.apiscan").joinpath("data", _FACTS_RESOURCE)
-    facts, meta = _read_facts_document(builtin.read_text(encoding="utf-8"), "built-in apis.yaml")
+    origin = "built-in apis.yaml"
+    facts, meta = _read_facts_document(builtin.read_text(encoding="utf-8"), origin)
     by_key: dict[tuple[str, str | None], ApiFact] = {fact.key: fact for fact in facts}
     bounds = dict(meta.get("kubernetes") or {})
     components = dict(meta.get("components") or {})
+    stable_apis = _stable_apis(meta, origin)
+    cluster_scoped = _cluster_scoped_kinds(meta, origin)
+    named: list[Version] = []
     for extra in extra_files:
         path = Path(extra)
         try:
@@ -393,17 +511,28 @@ def load_facts(extra_files: Sequence[str | Path] = ()) -> FactSet:
             by_key[fact.key] = fact
         bounds.update(user_meta.get("kubernetes") or {})
         components.update(user_meta.get("components") or {})
+        for group_version, kinds in _stable_apis(user_meta, str(path)).items():
+            stable_apis[group_version] = tuple(
+                sorted({*stable_apis.get(group_version, ()), *kinds})
+            )
+        cluster_scoped |= _cluster_scoped_kinds(user_meta, str(path))
+        newest_named = _newest_named(user_facts)
+        if newest_named is not None:
+            named.append(newest_named)
     for fact in by_key.values():
         components.setdefault(fact.component, fact.component)
     oldest = parse_version(bounds.get("oldest", "1.16"))
     newest = parse_version(bounds.get("newest", "1.16"))
     if oldest is None or newest is None or oldest > newest:
         raise FactsError(f"kubernetes range {bounds!r} is not oldest <= newest")
+    newest = max([newest, *(Version(minor_text(version)) for version in named)])
     return FactSet(
         facts=tuple(sorted(by_key.values(), key=lambda f: (f.component, f.id))),
         oldest=oldest,
         newest=newest,
         component_names=components,
+        stable_apis=stable_apis,
+        cluster_scoped_kinds=frozenset(cluster_scoped),
     )
 
 

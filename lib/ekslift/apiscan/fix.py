@@ -45,16 +45,14 @@ def plan_fix(sighting: Sighting, facts: FactSet, targets: Targets) -> FixSuggest
         return FixSuggestion(sighting, None, "no matching fact")
     if sighting.source != "file" or not sighting.file or sighting.file.startswith("<"):
         return FixSuggestion(sighting, None, "not a plain manifest file; fix it at its source")
-    chain = [fact]
-    best = facts.best_replacement(fact, targets)
-    if best is not None:
-        chain.append(best)
-    for hop in chain:
-        if hop.fields_change:
-            return FixSuggestion(sighting, None, hop.note() or "fields must change too")
+    chain = (fact, *facts.replacement_chain(fact, targets))
+    if any(hop.fields_change for hop in chain):
+        return FixSuggestion(
+            sighting, None, facts.note_at(fact, targets) or "fields must change too"
+        )
     final = chain[-1]
     if not final.replacement or final.replacement_kind:
-        return FixSuggestion(sighting, None, final.note() or "no replacement API")
+        return FixSuggestion(sighting, None, facts.note_at(fact, targets) or "no replacement API")
     return FixSuggestion(sighting, final.replacement)
 
 

@@ -235,7 +235,7 @@ def sarif_dict(report: ScanReport, facts: FactSet) -> dict[str, Any]:
                 when.append(f"removed in {fact.component} {fact.removed_in}")
             rule["fullDescription"] = {
                 "text": f"{fact.group_version} {fact.kind or '(all kinds)'}"
-                f": {', '.join(when)}. {fact.note()}".strip()
+                f": {', '.join(when)}. {facts.note_at(fact, report.targets)}".strip()
             }
             if fact.link:
                 rule["helpUri"] = fact.link

@@ -366,7 +366,7 @@ class ManifestScanner:
             rule=fact.id,
             status=status,
             replacement=best.replacement_text(),
-            note=fact.note(),
+            note=self.facts.note_at(fact, self.targets),
         )
 
 

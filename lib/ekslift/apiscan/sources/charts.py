@@ -40,36 +40,6 @@ KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 _KUSTOMIZE_TIMEOUT = 120.0
 _STDERR_LIMIT = 2000
 
-#: GA APIs served by every Kubernetes release from 1.22 on that no fact names (facts add
-#: the rest: each replacement from its `replacement_available_in`, each deprecated API
-#: until its `removed_in`).
-STABLE_APIS: Mapping[str, tuple[str, ...]] = {
-    "v1": (
-        "ConfigMap",
-        "Event",
-        "LimitRange",
-        "Namespace",
-        "Node",
-        "PersistentVolume",
-        "PersistentVolumeClaim",
-        "Pod",
-        "ReplicationController",
-        "ResourceQuota",
-        "Secret",
-        "Service",
-        "ServiceAccount",
-    ),
-    "apps/v1": ("ControllerRevision", "DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"),
-    "autoscaling/v1": ("HorizontalPodAutoscaler",),
-    "batch/v1": ("Job",),
-    "authentication.k8s.io/v1": ("TokenReview",),
-    "authorization.k8s.io/v1": ("SubjectAccessReview", "SelfSubjectAccessReview"),
-    "apiregistration.k8s.io/v1": ("APIService",),
-    "coordination.k8s.io/v1": ("Lease",),
-    "scheduling.k8s.io/v1": ("PriorityClass",),
-    "storage.k8s.io/v1": ("CSIDriver", "CSINode", "StorageClass", "VolumeAttachment"),
-}
-
 
 def target_api_versions(facts: FactSet, target: Version, extra: Iterable[str] = ()) -> list[str]:
     """What `.Capabilities.APIVersions` should hold for a cluster on `target`.
@@ -86,22 +56,21 @@ def target_api_versions(facts: FactSet, target: Version, extra: Iterable[str] = 
         if kind:
             served.add(f"{group_version}/{kind}")
 
-    for group_version, kinds in STABLE_APIS.items():
+    for group_version, kinds in facts.stable_apis.items():
         for kind in kinds:
             add(group_version, kind)
     for fact in facts.facts:
-        if fact.component != K8S:
+        if fact.component != K8S or fact.stability == "config":  # files, never served
             continue
-        if fact.removed_in is None or target < fact.removed_in:
-            add(fact.group_version, fact.kind)
+        if not fact.stability and (fact.removed_in is None or target < fact.removed_in):
+            add(fact.group_version, fact.kind)  # alpha and beta APIs are off by default
         if fact.replacement and (
             fact.replacement_available_in is None or target >= fact.replacement_available_in
         ):
             replacement = facts.match(fact.replacement, fact.replacement_kind or fact.kind)
-            if (
-                replacement is None
-                or replacement.removed_in is None
-                or (target < replacement.removed_in)
+            if replacement is None or (
+                not replacement.stability
+                and (replacement.removed_in is None or target < replacement.removed_in)
             ):
                 add(fact.replacement, fact.replacement_kind or fact.kind)
     served.update(extra)

@@ -239,7 +239,8 @@ class LiveScanner:
         note = (
             f"The server stores and serves this object at {served}; its last-applied "
             f"configuration (what `kubectl apply` sends again) names {api_version}. Update "
-            f"the manifest in its source. {fact.note()}"
+            "the manifest in its source. "
+            f"{self.facts.note_at(fact, self.targets)}"
         ).strip()
         return Sighting(
             source="last-applied",
@@ -308,11 +309,11 @@ class LiveScanner:
             status == "removed" or not fact.replacement_kind or fact.replacement_kind == fact.kind
         )
 
-    @staticmethod
-    def _served_note(fact: ApiFact, versions: list[str]) -> str:
+    def _served_note(self, fact: ApiFact, versions: list[str]) -> str:
         return (
             f"The cluster serves this object only at {', '.join(versions)}: migrate the "
-            f"objects (and the CRD or controller serving them) before the upgrade. {fact.note()}"
+            "objects (and the CRD or controller serving them) before the upgrade. "
+            f"{self.facts.note_at(fact, self.targets)}"
         ).strip()
 
 

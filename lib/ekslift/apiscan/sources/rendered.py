@@ -19,41 +19,6 @@ from ekslift.apiscan.sightings import Evidence, ScanProblem, Sighting
 
 _SOURCE_COMMENT = re.compile(r"^# Source: (.+?)\s*$", re.MULTILINE)
 
-#: Kinds without a namespace. Helm and kustomize renders often omit `metadata.namespace` on
-#: namespaced objects (helm fills it in at apply time), so the scan fills in the release's
-#: namespace for every kind not listed here, which lets a render merge with the live object.
-CLUSTER_SCOPED_KINDS = frozenset(
-    {
-        "APIService",
-        "CertificateSigningRequest",
-        "ClusterIssuer",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "ComponentStatus",
-        "CSIDriver",
-        "CSINode",
-        "CustomResourceDefinition",
-        "EC2NodeClass",
-        "FlowSchema",
-        "IngressClass",
-        "MutatingWebhookConfiguration",
-        "Namespace",
-        "Node",
-        "NodeClaim",
-        "NodePool",
-        "PersistentVolume",
-        "PodSecurityPolicy",
-        "PriorityClass",
-        "PriorityLevelConfiguration",
-        "RuntimeClass",
-        "StorageClass",
-        "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding",
-        "ValidatingWebhookConfiguration",
-        "VolumeAttachment",
-    }
-)
-
 
 @dataclass(frozen=True)
 class RenderLabels:
@@ -94,7 +59,7 @@ def scan_rendered(
         if at >= 0:
             extra["template"] = paths[at]
         namespace = sighting.namespace
-        if namespace is None and sighting.kind not in CLUSTER_SCOPED_KINDS:
+        if namespace is None and sighting.kind not in facts.cluster_scoped_kinds:
             namespace = labels.namespace
         sightings.append(
             replace(
