@@ -376,3 +376,50 @@ def test_a_folder_scan_renders_the_charts_and_kustomizations_it_meets(
     report = json.loads(capsys.readouterr().out)
     assert not [p for p in report["problems"] if "invalid YAML" in p["message"]]
     assert {r["decided_by"] for r in report["rows"]} == {"chart", "kustomize"} and code == 3
+
+
+# ----------------------------------------------------------- trying to break the gates
+def test_another_regions_green_or_namespace_never_shows_blue_migrated(facts: FactSet) -> None:
+    """A check that reads the wrong cluster: only the same region's green, and the same
+    object there (namespace included), can show blue's evidence migrated."""
+    other_green = EstateCluster("s", "green", "s-green", "s-green")
+    scan = estate([pdb("last-applied", BLUE), served("s-green")], facts)
+    scan.clusters["s-green"] = other_green
+    scan.read = scan.read | {("live", "s-green"), ("helm-release", "s-green")}
+    assert only(scan, BLUE).severity == "blocker"
+    elsewhere = estate([pdb("last-applied", BLUE), served(GREEN, namespace="staging")], facts)
+    assert only(elsewhere, BLUE).severity == "blocker"
+
+
+def test_a_stale_manager_never_hides_a_current_one(facts: FactSet) -> None:
+    stale = pdb("managed-fields", extra={"manager": "old-bot", "time": "2024-01-01", "stale": True})
+    current = pdb("managed-fields", extra={"manager": "flux", "time": "", "stale": False})
+    assert only(estate([stale], facts), GREEN).severity == "warning"
+    assert only(estate([stale, current], facts), GREEN).severity == "blocker"
+    # Beside a last-applied naming the same removed API, the stale entry decides nothing.
+    assert only(estate([stale, pdb("last-applied")], facts), GREEN).severity == "blocker"
+
+
+def test_missing_times_and_versions_are_read_as_this_upgrades_risk(facts: FactSet) -> None:
+    """Missing data is not health: a managedFields entry without a time is current, an
+    insight without a kubernetesVersion is about this upgrade."""
+    kube = FakeKube(
+        {"/apis/policy/v1/poddisruptionbudgets": [
+            _live_pdb("untimed", {"manager": "flux", "operation": "Apply",
+                                  "apiVersion": "policy/v1beta1"})]},
+        [ApiResource("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", True)],
+    )  # fmt: skip
+    result = scan_live(cast(KubeReader, kube), facts, T134, cluster=GREEN, now=NOW)
+    assert only(estate(result.sightings, facts), GREEN).severity == "blocker"
+    assert only(estate([_insight(GREEN, "")], facts), GREEN).severity == "blocker"
+
+
+def test_a_chart_in_a_folder_that_does_not_render_is_an_error_not_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chart = tmp_path / "charts" / "broken"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: broken\nversion: 0.1.0\n")
+    (chart / "templates" / "pdb.yaml").write_text('{{ fail "values.pdb is required" }}\n')
+    assert main(["scan", str(tmp_path), "-t", "1.34"]) == 1
+    assert "values.pdb is required" in capsys.readouterr().out
