@@ -4,7 +4,9 @@ Clusters are scanned concurrently (release records, live objects and Upgrade Ins
 few clusters, plus the Argo CD renders and the chart repositories), and a source that cannot
 be read becomes a problem of the report instead of aborting the scan: an operator still sees
 everything else. Every cluster is judged against the parameters' target version -- green
-because it runs it, blue for information (the gate says which counts).
+because it runs it, blue because its releases, manifests and clients are what will be
+redeployed to green (the gate says which counts). Which cluster sources were read without an
+error is recorded, so the gate never takes a source that failed as showing "migrated".
 """
 
 from __future__ import annotations
