@@ -234,12 +234,23 @@ def _add_scan(sub: argparse._SubParsersAction) -> None:
     add_scan_parser(sub).set_defaults(handler=run_scan, pluto_codes=True)
 
 
+def _command(argv: list[str]) -> str | None:
+    """The subcommand named in `argv` (the global options take no value)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
-        return int(exc.code or 0) and EXIT_USAGE
+        if not exc.code:
+            return 0
+        if _command(sys.argv[1:] if argv is None else argv) == "scan":
+            from ekslift.apiscan.cli import SCAN_USAGE_EXIT
+
+            return SCAN_USAGE_EXIT
+        return EXIT_USAGE
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

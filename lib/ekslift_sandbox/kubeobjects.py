@@ -953,3 +953,21 @@ def custom_resource_definition(
             "storedVersions": [first.version],
         },
     }
+
+
+# --- managedFields (what the API scan reads for server-side apply, Helm and Flux) ----------
+def managed_field(manager: str, api_version: str, when: datetime, operation: str = "Apply") -> Obj:
+    """One `metadata.managedFields` entry: the version `manager` last wrote with, and when."""
+    return {
+        "manager": manager,
+        "operation": operation,
+        "apiVersion": api_version,
+        "time": timestamp(when),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:spec": {}},
+    }
+
+
+def with_managed_fields(obj: Obj, *entries: Obj) -> Obj:
+    """``obj`` with ``entries`` as its managedFields (set as the apiserver would)."""
+    return {**obj, "metadata": {**obj["metadata"], "managedFields": list(entries)}}

@@ -12,13 +12,17 @@ applies it to the running servers through their public APIs.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from ekslift_sandbox import kubeobjects as k
 from ekslift_sandbox.chartrepo import SANDBOX_CHARTS, ChartSpec
-from ekslift_sandbox.kubetypes import ARGO_APPLICATION, KARPENTER_NODEPOOL_V1BETA1
+from ekslift_sandbox.kubetypes import (
+    ARGO_APPLICATION,
+    CERT_MANAGER_CERTIFICATE,
+    KARPENTER_NODEPOOL_V1BETA1,
+)
 
 Role = Literal["blue", "green", "management"]
 Scale = Literal["small", "large"]
@@ -172,6 +176,10 @@ def _releases(green_redis: str) -> tuple[HelmReleaseSpec, ...]:
 
 def clusters(scale: Scale) -> list[ClusterSpec]:
     """The five clusters; `large` puts ~18,000 pods on each cluster of ap-northeast-1."""
+    return _with_api_evidence_insights(_clusters(scale))
+
+
+def _clusters(scale: Scale) -> list[ClusterSpec]:
     large = LARGE_PODS if scale == "large" else 0
     return [
         ClusterSpec(
@@ -520,6 +528,7 @@ def kube_seed(spec: ClusterSpec) -> KubeSeed:
     for release in spec.helm_releases:
         namespaces.add(release.namespace)
     seed.objects += _legacy_api_objects(spec)
+    _add_api_evidence(seed, spec)
     seed.objects.append(
         k.secret(
             SERVICE_NAMESPACE,
@@ -693,3 +702,112 @@ def argocd_objects(
                 )
             )
     return objects
+
+
+# --- API scan evidence (issue 7): what the scan reads beyond manifests and served versions --
+#: What the API scan gate must block for the seeded estate at its target (tests hold it to
+#: this; the demo waives each): green's forward-looking evidence, blue's evidence that green
+#: does not show migrated, and the demo's own manifests.
+SEEDED_API_BLOCKERS = frozenset(
+    {
+        # green: what will be applied to it, or call it
+        "api-scan/ap-northeast-1/photos-apne1-green/last-applied/PodDisruptionBudget/photos/"
+        "legacy-worker/policy/v1beta1",
+        "api-scan/ap-northeast-1/photos-apne1-green/last-applied/CronJob/photos/nightly-prune/"
+        "batch/v1beta1",
+        "api-scan/us-east-1/photos-use1-green/last-applied/CronJob/photos/nightly-prune/batch/v1beta1",
+        "api-scan/ap-northeast-1/photos-apne1-green/insights/PodDisruptionBudget/-/-/policy/v1beta1",
+        "api-scan/ap-northeast-1/photos-apne1-green/helm-release/PodDisruptionBudget/photos/redis/"
+        "policy/v1beta1",
+        "api-scan/ap-northeast-1/photos-apne1-green/managed-fields/HorizontalPodAutoscaler/photos/"
+        "photo-api/autoscaling/v2beta2",
+        "api-scan/ap-northeast-1/photos-apne1-green/crd-storage/CustomResourceDefinition/-/"
+        "certificates.cert-manager.io/cert-manager.io/v1alpha2",
+        # blue: redeployed to green (or calling it), and green does not show it migrated
+        "api-scan/ap-northeast-1/photos-apne1-blue/last-applied/CronJob/photos/nightly-prune/"
+        "batch/v1beta1",
+        "api-scan/us-east-1/photos-use1-blue/last-applied/CronJob/photos/nightly-prune/batch/v1beta1",
+        "api-scan/ap-northeast-1/photos-apne1-blue/insights/PodDisruptionBudget/-/-/policy/v1beta1",
+        # examples/deploy, the demo's own manifests: headed for green like everything else
+        "api-scan/-/-/file/CronJob/photos/photo-cleanup/batch/v1beta1",
+        "api-scan/-/-/file/Ingress/photos/legacy-share/networking.k8s.io/v1beta1",
+    }
+)
+
+
+def _with_api_evidence_insights(specs: list[ClusterSpec]) -> list[ClusterSpec]:
+    """Blue's clients are evidence for green: apne1-blue's legacy-worker job and pdb-exporter
+    call policy/v1beta1 as they do on apne1-green (not migrated: blocks the cutover);
+    use1-blue's do too, but use1-green's insights show no such calls (migrated: info)."""
+    calls = _insight(
+        "Deprecated APIs removed in Kubernetes v1.25",
+        "WARNING",
+        "Deprecated API usage detected within the last 30 days.",
+        "1.25",
+        "Update the clients listed in the deprecation details to the replacement API.",
+        (_LEGACY_PDB_CALLS,),
+    )
+    return [
+        replace(spec, insights=(*spec.insights, calls)) if spec.role == "blue" else spec
+        for spec in specs
+    ]
+
+
+def _add_api_evidence(seed: KubeSeed, spec: ClusterSpec) -> None:
+    """managedFields, CRD storage and a blue object already migrated on green."""
+    if spec.role not in ("blue", "green"):
+        return
+    # upload-gate: blue's last-applied still names policy/v1beta1, green's was re-applied at
+    # policy/v1 -- blue's evidence is shown migrated on green (information, not a blocker).
+    applied = "policy/v1beta1" if spec.role == "blue" else "policy/v1"
+    seed.objects.append(
+        k.pdb(
+            SERVICE_NAMESPACE,
+            "upload-gate",
+            {"app": "upload-gate"},
+            max_unavailable=1,
+            current_healthy=2,
+            desired_healthy=1,
+            disruptions_allowed=1,
+            expected_pods=2,
+            last_applied={
+                "apiVersion": applied,
+                "kind": "PodDisruptionBudget",
+                "metadata": {"name": "upload-gate", "namespace": SERVICE_NAMESPACE},
+                "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "upload-gate"}}},
+            },
+            created=_EPOCH,
+        )
+    )
+    if spec.role != "green" or spec.region != "ap-northeast-1":
+        return
+    # Flux (server-side apply: no last-applied annotation) applied photo-api's HPA through
+    # autoscaling/v2beta2 two days ago, and will again: a blocker only managedFields show.
+    recent = datetime.now(UTC) - timedelta(days=2)
+    seed.objects.append(
+        k.with_managed_fields(
+            k.hpa(SERVICE_NAMESPACE, "photo-api", "photo-api", created=_EPOCH),
+            k.managed_field("kustomize-controller", "autoscaling/v2beta2", recent),
+            k.managed_field("kube-controller-manager", "autoscaling/v2", recent, "Update"),
+        )
+    )
+    # A one-off apply of report-export through batch/v1beta1 long ago: a warning naming the
+    # manager and its time (the API is still reported as removed).
+    seed.objects.append(
+        k.with_managed_fields(
+            k.cronjob(SERVICE_NAMESPACE, "report-export", schedule="0 5 * * *", created=_EPOCH),
+            k.managed_field("deploy-bot", "batch/v1beta1", _EPOCH - timedelta(days=400)),
+        )
+    )
+    # cert-manager was upgraded past 1.6 without a storage migration: v1alpha2 is still in
+    # status.storedVersions but no longer served.
+    seed.types.append(CERT_MANAGER_CERTIFICATE)
+    seed.objects.append(_crd_with_unserved_stored_version())
+
+
+def _crd_with_unserved_stored_version() -> dict[str, Any]:
+    crd = k.custom_resource_definition([CERT_MANAGER_CERTIFICATE], created=_EPOCH)
+    old = {**crd["spec"]["versions"][0], "name": "v1alpha2", "served": False, "storage": False}
+    crd["spec"]["versions"] = [old, *crd["spec"]["versions"]]
+    crd["status"]["storedVersions"] = ["v1alpha2", "v1"]
+    return crd

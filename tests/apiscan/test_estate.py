@@ -1,5 +1,6 @@
 """Step 2 against the sandbox: every seeded removed API found by each source that holds it,
-no false positives on migrated objects, and a live scan that survives API faults."""
+no false positives on migrated objects, blue's evidence judged against green, and a live
+scan that survives API faults."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from packaging.version import Version
 
 from ekslift.apiscan.estate import EstateScan, scan_estate
@@ -21,10 +23,14 @@ from ekslift.gate import judge
 from ekslift.kube import KubeReader
 from ekslift.params import load_params
 from ekslift_sandbox import control
+from ekslift_sandbox.scenario import SEEDED_API_BLOCKERS
 
 pytestmark = pytest.mark.sandbox
 PARAMS = Path(__file__).resolve().parents[2] / "params" / "demo.yaml"
+# The demo's target as the file says it (its other values need the sandbox's environment).
+TARGET = str(yaml.safe_load(PARAMS.read_text())["target_version"])
 GREEN = "photos-apne1-green"
+BLUE = "photos-apne1-blue"
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,7 @@ def scan(sandbox: control.SandboxState, tmp_path_factory: pytest.TempPathFactory
 
 def _rows(scan: EstateScan, **match: str | None) -> list[ObjectRow]:
     def fits(row: ObjectRow) -> bool:
-        return all(getattr(row.authoritative, k) == v for k, v in match.items())
+        return all(getattr(row.lead, k) == v for k, v in match.items())
 
     return [row for row in scan.report.rows() if fits(row)]
 
@@ -46,11 +52,11 @@ def _sightings(scan: EstateScan, **match: str | None) -> list[Sighting]:
 
 def test_last_applied_removed_apis_are_found(scan: EstateScan) -> None:
     [pdb] = _rows(scan, cluster=GREEN, kind="PodDisruptionBudget", name="legacy-worker")
-    assert pdb.sources == ("last-applied",)
-    assert pdb.status == "removed"
-    assert pdb.authoritative.api_version == "policy/v1beta1"
-    assert "policy/v1" in pdb.authoritative.note  # what the server stores
-    clusters = {r.authoritative.cluster for r in _rows(scan, kind="CronJob", name="nightly-prune")}
+    assert pdb.sources == ("last-applied", "live")
+    assert pdb.status == "removed" and pdb.must_change == ("last-applied",)
+    assert pdb.lead.api_version == "policy/v1beta1"
+    assert "policy/v1" in pdb.lead.note  # what the server stores
+    clusters = {r.lead.cluster for r in _rows(scan, kind="CronJob", name="nightly-prune")}
     assert clusters == {
         "photos-apne1-blue",
         "photos-apne1-green",
@@ -62,18 +68,18 @@ def test_last_applied_removed_apis_are_found(scan: EstateScan) -> None:
 def test_migrated_objects_are_not_reported(scan: EstateScan) -> None:
     assert _rows(scan, name="feed-migrated") == []
     assert not [f for f in _sightings(scan, name="feed-migrated") if f.status]
-    # Charts that choose their API from .Capabilities render the replacement for 1.34.
-    assert not [r for r in scan.report.rows() if (r.authoritative.name or "").startswith("feed")]
+    # Charts that choose their API from .Capabilities render the replacement for the target.
+    assert not [r for r in scan.report.rows() if (r.lead.name or "").startswith("feed")]
 
 
-def test_stale_helm_release_is_overruled_by_the_live_object(scan: EstateScan) -> None:
+def test_stale_helm_release_is_not_cleared_by_the_live_object(scan: EstateScan) -> None:
+    """The live PDB is read at policy/v1, but the next `helm upgrade` diffs the stored
+    manifest, which names policy/v1beta1: the release must change."""
     [redis] = _rows(scan, cluster=GREEN, kind="PodDisruptionBudget", name="redis")
-    assert set(redis.sources) == {"live", "helm-release"}
-    assert redis.authoritative.source == "live"
-    assert redis.authoritative.api_version == "policy/v1"
-    assert redis.status is None
-    assert "live (policy/v1) is authoritative" in redis.note
-    assert "helm-release says policy/v1beta1" in redis.note
+    assert redis.sources == ("helm-release", "live")
+    assert redis.lead.source == "helm-release" and redis.status == "removed"
+    assert redis.must_change == ("helm-release",)
+    assert "mapkubeapis" in redis.note and "proves nothing" in redis.note
     [release] = _sightings(scan, cluster=GREEN, source="helm-release", name="redis")
     assert release.extra["template"] == "redis/templates/pdb.yaml"
     assert release.file == "helm release photos/redis revision 1"
@@ -81,15 +87,40 @@ def test_stale_helm_release_is_overruled_by_the_live_object(scan: EstateScan) ->
 
 def test_live_served_version_finds_the_karpenter_v1beta1_nodepool(scan: EstateScan) -> None:
     [pool] = _rows(scan, kind="NodePool", name="legacy-batch")
-    assert pool.authoritative.source == "live"
-    assert pool.authoritative.cluster == "photos-apne1-blue"
-    assert pool.authoritative.api_version == "karpenter.sh/v1beta1"
+    assert pool.lead.source == "live" and pool.served_only
+    assert pool.lead.cluster == BLUE
+    assert pool.lead.api_version == "karpenter.sh/v1beta1"
     assert pool.status == "removed"
 
 
+def test_managed_fields_and_crd_storage_on_green(scan: EstateScan) -> None:
+    [hpa] = _rows(scan, cluster=GREEN, kind="HorizontalPodAutoscaler", name="photo-api")
+    assert hpa.lead.source == "managed-fields" and not hpa.stale_only
+    assert hpa.lead.extra["manager"] == "kustomize-controller"
+    [export] = _rows(scan, cluster=GREEN, kind="CronJob", name="report-export")
+    assert export.stale_only and export.lead.extra["manager"] == "deploy-bot"
+    [crd] = _rows(scan, cluster=GREEN, name="certificates.cert-manager.io")
+    assert crd.lead.source == "crd-storage" and crd.lead.api_version == "cert-manager.io/v1alpha2"
+
+
+def test_blue_evidence_is_judged_against_green(scan: EstateScan) -> None:
+    """upload-gate's last-applied and use1's client calls are migrated on green (info);
+    apne1's calls and both blues' nightly-prune are not (blockers, in the gate test)."""
+    findings = {f.id: f for f in gate_findings(scan)}
+    gate = findings[
+        "api-scan/ap-northeast-1/photos-apne1-blue/last-applied/PodDisruptionBudget/photos/"
+        "upload-gate/policy/v1beta1"
+    ]
+    assert gate.severity == "info" and "already migrated on photos-apne1-green" in gate.detail
+    use1 = findings[
+        "api-scan/us-east-1/photos-use1-blue/insights/PodDisruptionBudget/-/-/policy/v1beta1"
+    ]
+    assert use1.severity == "info"
+
+
 def test_argocd_renders_blue_apps_on_removed_apis_and_green_clean(scan: EstateScan) -> None:
-    argo = [r for r in scan.report.rows() if r.authoritative.source == "argocd"]
-    found = {(r.authoritative.cluster, r.authoritative.kind, r.authoritative.name) for r in argo}
+    argo = [r for r in scan.report.rows() if r.lead.source == "argocd"]
+    found = {(r.lead.cluster, r.lead.kind, r.lead.name) for r in argo}
     assert ("photos-apne1-blue", "Ingress", "share-links-apne1-blue") in found
     assert ("photos-use1-blue", "CronJob", "notifications-use1-blue") in found
     assert ("photos-apne1-blue", "Ingress", "image-cdn-proxy-apne1-blue") in found
@@ -106,6 +137,7 @@ def test_insights_deprecation_details_with_clients(scan: EstateScan) -> None:
         "policy/v1beta1",
         "removed",
     )
+    assert calls.extra["kubernetes_version"] == "1.25"
     agents = [c["user_agent"] for c in calls.extra["clients"]]
     assert agents[0] == "pdb-exporter/0.4.1"
     assert any(a.startswith("kubectl/v1.24") for a in agents)
@@ -118,23 +150,12 @@ def test_no_secret_reaches_the_report(scan: EstateScan) -> None:
     assert "SENTINEL" not in text
 
 
-def test_gate_blocks_green_only_and_demo_waivers_cover_it(scan: EstateScan) -> None:
+def test_gate_blocks_what_heads_for_green_and_demo_waivers_cover_it(scan: EstateScan) -> None:
     findings = gate_findings(scan)
     blockers = {f.id for f in findings if f.severity == "blocker"}
-    assert blockers == {
-        "api-scan/ap-northeast-1/photos-apne1-green/last-applied/PodDisruptionBudget/photos/"
-        "legacy-worker/policy/v1beta1",
-        "api-scan/ap-northeast-1/photos-apne1-green/last-applied/CronJob/photos/nightly-prune/"
-        "batch/v1beta1",
-        "api-scan/us-east-1/photos-use1-green/last-applied/CronJob/photos/nightly-prune/"
-        "batch/v1beta1",
-        "api-scan/ap-northeast-1/photos-apne1-green/insights/PodDisruptionBudget/-/-/"
-        "policy/v1beta1",
-        # examples/deploy, the demo's own manifests: headed for green like everything else
-        "api-scan/-/-/file/CronJob/photos/photo-cleanup/batch/v1beta1",
-        "api-scan/-/-/file/Ingress/photos/legacy-share/networking.k8s.io/v1beta1",
-    }
-    assert all(f.role == "blue" for f in findings if f.severity == "info")
+    assert blockers == SEEDED_API_BLOCKERS
+    stale = "api-scan/ap-northeast-1/photos-apne1-green/managed-fields/CronJob/photos/"
+    assert {f.severity for f in findings if f.id.startswith(stale)} == {"warning"}
     result = judge("02-api-scan", findings, load_params(PARAMS))
     assert result.verdict == "warn"
     assert {w.finding_id for w in result.waivers} == blockers
@@ -167,7 +188,7 @@ def test_live_scan_retries_transient_errors(green_server: str, status: int) -> N
         f"{green_server}/_sandbox/faults",
         {"path": "/apis/policy/v1/poddisruptionbudgets", "status": status, "times": 2},
     )
-    result = scan_live(KubeReader(GREEN), load_facts(), Targets(Version("1.34")), cluster=GREEN)
+    result = scan_live(KubeReader(GREEN), load_facts(), Targets(Version(TARGET)), cluster=GREEN)
     assert result.problems == []
     assert _legacy_worker_found(result.sightings)
 
@@ -178,12 +199,12 @@ def test_live_scan_survives_an_expired_continue_token(green_server: str) -> None
         {"path": r"/api/v1/pods\?.*continue=", "status": 410, "times": 1},
     )
     result = scan_live(
-        KubeReader(GREEN), load_facts(), Targets(Version("1.34")), cluster=GREEN, page_size=20
+        KubeReader(GREEN), load_facts(), Targets(Version(TARGET)), cluster=GREEN, page_size=20
     )
     assert result.problems == []
     assert _legacy_worker_found(result.sightings)
     baseline = scan_live(
-        KubeReader(GREEN), load_facts(), Targets(Version("1.34")), cluster=GREEN, page_size=20
+        KubeReader(GREEN), load_facts(), Targets(Version(TARGET)), cluster=GREEN, page_size=20
     )
     assert result.stats["live.objects"] == baseline.stats["live.objects"]
 
@@ -193,7 +214,7 @@ def test_live_scan_names_a_resource_that_keeps_failing(green_server: str) -> Non
         f"{green_server}/_sandbox/faults",
         {"path": "/apis/batch/v1/cronjobs", "status": 403, "times": None},
     )
-    result = scan_live(KubeReader(GREEN), load_facts(), Targets(Version("1.34")), cluster=GREEN)
+    result = scan_live(KubeReader(GREEN), load_facts(), Targets(Version(TARGET)), cluster=GREEN)
     [problem] = result.problems
     assert "cronjobs (batch/v1)" in problem.message and "403" in problem.message
     assert _legacy_worker_found(result.sightings)
@@ -207,11 +228,25 @@ def test_cli_scans_clusters_with_pluto_exit_codes(sandbox: control.SandboxState)
     with pytest.MonkeyPatch.context() as patch:
         out = io.StringIO()
         patch.setattr("sys.stdout", out)
-        code = main(["-t", "1.34", "--cluster", GREEN, "--helm", "--live", "-o", "json"])
+        code = main(["-t", TARGET, "--cluster", GREEN, "--helm", "--live", "-o", "json"])
     report = json.loads(out.getvalue())
     assert code == 3
     names = {row.get("name") for row in report["rows"]}
     assert {"legacy-worker", "nightly-prune", "redis"} <= names
+
+
+def test_review_repro_stale_release_beside_migrated_live_object_exits_3(
+    sandbox: control.SandboxState, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The review's reproduction through `ekslift scan`: green's redis release manifest on
+    policy/v1beta1, the live PDB at policy/v1, target 1.25: not clean, exit 3."""
+    code = main(["scan", "-t", "1.25", "--cluster", GREEN, "--helm", "--live", "-o", "json"])
+    report = json.loads(capsys.readouterr().out)
+    [redis] = [
+        r for r in report["rows"] if r["name"] == "redis" and r["kind"] == "PodDisruptionBudget"
+    ]
+    assert redis["severity"] == "removed" and redis["must_change"] == ["helm-release"]
+    assert code == 3
 
 
 def test_cli_target_defaults_to_the_cluster_version_plus_one(

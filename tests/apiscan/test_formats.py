@@ -141,7 +141,7 @@ def test_sarif_levels_and_file_findings_only() -> None:
     assert [r["level"] for r in run["results"]] == ["warning"]
 
 
-def test_live_object_overrules_stale_release_manifest() -> None:
+def test_a_live_object_never_clears_a_stale_release_manifest() -> None:
     report = ScanReport(
         targets=TARGETS,
         sightings=(
@@ -150,12 +150,11 @@ def test_live_object_overrules_stale_release_manifest() -> None:
         ),
     )
     (row,) = report.rows()
-    assert row.sources == ("live", "helm-release")
-    assert row.status is None and row.authoritative.source == "live"
-    assert "live (policy/v1) is authoritative" in row.note
-    assert "helm-release says policy/v1beta1" in row.note
-    assert "mapkubeapis" in row.note
-    assert report.exit_code() == 0
+    assert row.sources == ("helm-release", "live")
+    assert row.status == "removed" and row.lead.source == "helm-release"
+    assert row.must_change == ("helm-release",)
+    assert "serves the object at policy/v1" in row.note and "mapkubeapis" in row.note
+    assert report.exit_code() == 3
 
 
 def test_same_object_from_two_sources_is_one_row() -> None:

@@ -15,6 +15,7 @@ from ekslift_sandbox.scenario import (
     ARGOCD_TOKEN_SENTINEL,
     HELM_VALUE_SENTINEL,
     SECRET_SENTINEL,
+    SEEDED_API_BLOCKERS,
 )
 
 pytestmark = pytest.mark.sandbox
@@ -74,6 +75,9 @@ def test_step_2_scans_the_demo_manifests_with_paths_as_written(demo_run) -> None
     ids = {f["id"] for f in result["findings"]}
     assert "api-scan/-/-/file/CronJob/photos/photo-cleanup/batch/v1beta1" in ids
     assert "api-scan/problem/../examples/deploy/half-edited.yaml:9" in ids
+    # Every seeded API blocker, and only those, each waived in demo.yaml with a reason.
+    blockers = {f["id"] for f in result["findings"] if f["severity"] == "blocker"}
+    assert blockers == SEEDED_API_BLOCKERS and result["verdict"] == "warn"
     manifest = archive.load_manifest(run_dir)
     assert manifest.params_dir == str(Path("params").resolve())
 

@@ -22,6 +22,10 @@ from ekslift.apiscan.scan import run_request, targets_for
 from ekslift.apiscan.sightings import EXIT_ERROR
 from ekslift.errors import EksliftError
 
+#: A usage error (unknown flag, bad `-o`) under pluto's codes: 1, "error", since argparse's
+#: 2 would read as "deprecated APIs found" to a CI job that replaced pluto.
+SCAN_USAGE_EXIT = EXIT_ERROR
+
 
 def add_scan_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``scan`` on the top-level parser's subparsers."""
@@ -189,7 +193,11 @@ def run_scan(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ekslift scan")
     configure_scan_parser(parser)
-    return run_scan(parser.parse_args(argv))
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return SCAN_USAGE_EXIT if exc.code else 0
+    return run_scan(args)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ Clusters are scanned concurrently (release records, live objects and Upgrade Ins
 few clusters, plus the Argo CD renders and the chart repositories), and a source that cannot
 be read becomes a problem of the report instead of aborting the scan: an operator still sees
 everything else. Every cluster is judged against the parameters' target version -- green
-because it runs it, blue for information (the gate says which counts).
+because it runs it, blue because its releases, manifests and clients are what will be
+redeployed to green (the gate says which counts). Which cluster sources were read without an
+error is recorded, so the gate never takes a source that failed as showing "migrated".
 """
 
 from __future__ import annotations
@@ -25,10 +27,8 @@ from ekslift.apiscan.sightings import ScanProblem, ScanReport
 from ekslift.apiscan.sources.argocd import scan_applications
 from ekslift.apiscan.sources.charts import (
     ChartRef,
-    is_kustomization,
     repo_latest_charts,
     scan_chart,
-    scan_kustomization,
     target_api_versions,
 )
 from ekslift.apiscan.sources.files import scan_files
@@ -57,9 +57,22 @@ class EstateScan:
     clusters: dict[str, EstateCluster] = field(default_factory=dict)
     # Sources whose API could not be reached at all: the step ends as a tool error (exit 3).
     incomplete: list[str] = field(default_factory=list)
+    # (source, cluster) read without an error: only these may show that something is *not*
+    # there (a client or object migrated on green); a source that failed proves nothing.
+    read: frozenset[tuple[str, str]] = frozenset()
 
     def where(self, cluster: str | None) -> EstateCluster | None:
         return self.clusters.get(cluster) if cluster else None
+
+    def was_read(self, source: str, cluster: str) -> bool:
+        return (source, cluster) in self.read
+
+    def green_of(self, region: str | None) -> EstateCluster | None:
+        """The green cluster of a region (what blue's evidence is checked against)."""
+        return next(
+            (c for c in self.clusters.values() if c.region == region and c.role == "green"),
+            None,
+        )
 
 
 def _guarded(
@@ -81,19 +94,18 @@ def _guarded(
 def scan_paths(
     helm: Helm, paths: dict[str, Path], facts: FactSet, targets: Targets
 ) -> SourceResult:
-    """`scan.manifest_paths` (as written -> resolved): charts and kustomizations are rendered,
-    the rest read as files. Results name files as the parameter file wrote them, so finding
-    ids and reports do not depend on where the repository is checked out."""
+    """`scan.manifest_paths` (as written -> resolved): charts and kustomizations, named or
+    met inside a folder, are rendered, the rest read as files. Results name files as the
+    parameter file wrote them, so finding ids and reports do not depend on where the
+    repository is checked out."""
     total = SourceResult(label="files")
     for written, path in paths.items():
-        if is_kustomization(path):
-            result = scan_kustomization(path, facts, targets)
-        elif (path / "Chart.yaml").is_file() or path.name.endswith(".tgz"):
+        if path.name.endswith(".tgz"):
             result = scan_chart(helm, ChartRef(str(path)), facts, targets)
         else:
             # The run is an audit record: every YAML problem in the operator's manifests is
             # reported, not only those of documents that name a deprecated API (fast path).
-            result = scan_files([str(path)], facts, targets, ScanOptions(strict=True))
+            result = scan_files([str(path)], facts, targets, ScanOptions(strict=True), lambda: helm)
         total.add(_as_written(result, str(path), written))
     return total
 
@@ -152,13 +164,15 @@ def scan_estate(
     names = {name: c.cluster for name, c in cluster_index(params).items()}
     helm = Helm(helm_home)
     aws.configure_from(params.aws)
-    jobs: list[Future[SourceResult]] = []
+    jobs: list[tuple[str, str | None, Future[SourceResult]]] = []
     incomplete: list[str] = []
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
 
-        def submit(label: str, where: str, run: Callable[[], SourceResult]) -> None:
+        def submit(
+            label: str, where: str, run: Callable[[], SourceResult], cluster: str | None = None
+        ) -> None:
             if label in sources:
-                jobs.append(pool.submit(_guarded, label, where, run, incomplete))
+                jobs.append((label, cluster, pool.submit(_guarded, label, where, run, incomplete)))
 
         def submit_cluster(where: EstateCluster) -> None:
             # A function per cluster, so each job's closure binds this cluster's names.
@@ -169,11 +183,13 @@ def scan_estate(
                 lambda: scan_releases(
                     KubeReader(context), facts, targets, cluster=name, all_revisions=all_revisions
                 ),
+                name,
             )
             submit(
                 "live",
                 f"cluster {name}",
                 lambda: scan_live(KubeReader(context), facts, targets, cluster=name),
+                name,
             )
             submit(
                 "insights",
@@ -181,6 +197,7 @@ def scan_estate(
                 lambda: scan_insights(
                     aws.client("eks", region, params.aws.profile), facts, targets, cluster=name
                 ),
+                name,
             )
 
         for where in clusters.values():
@@ -215,8 +232,13 @@ def scan_estate(
                     targets,
                 ),
             )
-        results = [job.result() for job in jobs]
-    report = SourceResult.merged("estate", results).report(
+        results = [(label, cluster, job.result()) for label, cluster, job in jobs]
+    report = SourceResult.merged("estate", [result for _, _, result in results]).report(
         targets, [s for s in ALL_SOURCES if s in sources]
     )
-    return EstateScan(report, facts, clusters, sorted(incomplete))
+    read = frozenset(
+        (label, cluster)
+        for label, cluster, result in results
+        if cluster is not None and not any(p.level == "error" for p in result.problems)
+    )
+    return EstateScan(report, facts, clusters, sorted(incomplete), read)

@@ -1,8 +1,9 @@
 """Renderers for a :class:`ScanReport`: text, json, csv, markdown and SARIF 2.1.0.
 
-Text, CSV and markdown show merged object rows (one per object, sources listed); JSON
-carries rows *and* the raw findings so that notebooks and other tools need not re-merge;
-SARIF carries only file findings, because code scanning can annotate nothing else.
+Text, CSV and markdown show object rows (one per object of a cluster with its sources
+merged, one per file or chart object) and the sources that must change; JSON carries rows
+*and* the raw sightings so that notebooks and other tools need not re-merge; SARIF carries
+only file findings, because code scanning can annotate nothing else.
 """
 
 from __future__ import annotations
@@ -19,25 +20,42 @@ from ..errors import InputError
 from .facts import FactSet
 from .sightings import ObjectRow, ScanProblem, ScanReport, Sighting
 
-#: Bumped whenever a key is renamed or removed from the JSON output.
-SCHEMA_VERSION = 1
+#: Bumped whenever a key is renamed or removed from the JSON output (2: rows name the
+#: sources that must change, `decided_by` replaces `authoritative_source`).
+SCHEMA_VERSION = 2
 FORMATS = ("text", "json", "csv", "markdown", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVELS = {"removed": "error", "replacement-unavailable": "warning", "deprecated": "warning"}
 
-_COLUMNS = ("SEVERITY", "KIND", "NAME", "NAMESPACE", "API", "REPLACEMENT", "SOURCES", "WHERE")
+_COLUMNS = (
+    "SEVERITY",
+    "KIND",
+    "NAME",
+    "NAMESPACE",
+    "API",
+    "REPLACEMENT",
+    "MUST CHANGE",
+    "SOURCES",
+    "WHERE",
+)
+
+
+def verdict_label(row: ObjectRow) -> str:
+    """The row's API status; a row seen only at its served version says so."""
+    return f"{row.status} (served only)" if row.served_only else str(row.status)
 
 
 def _row_cells(row: ObjectRow) -> list[str]:
-    lead = row.authoritative
+    lead = row.lead
     where = lead.location or (f"cluster {lead.cluster}" if lead.cluster else "")
     return [
-        row.status or "resolved",
+        verdict_label(row),
         lead.kind,
         lead.name or "-",
         lead.namespace or "-",
         lead.api_version,
         lead.replacement or "-",
+        ",".join(row.must_change) or "-",
         ",".join(row.sources),
         where,
     ]
@@ -46,6 +64,7 @@ def _row_cells(row: ObjectRow) -> list[str]:
 def _summary(report: ScanReport) -> str:
     counts = report.counts()
     parts = [f"{count} {status}" for status, count in counts.items()]
+    parts.append(f"{report.served_only()} served only (information)")
     errors = len(report.errors())
     warnings = len(report.problems) - errors
     summary = (
@@ -61,7 +80,8 @@ def _summary(report: ScanReport) -> str:
 
 
 def render_text(report: ScanReport, facts: FactSet) -> str:
-    rows = [_row_cells(row) for row in report.rows()]
+    objects = report.rows()
+    rows = [_row_cells(row) for row in objects]
     out: list[str] = []
     if rows:
         widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(_COLUMNS)]
@@ -69,7 +89,7 @@ def render_text(report: ScanReport, facts: FactSet) -> str:
         out.extend(
             "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
         )
-        notes = [(r, row.note) for r, row in zip(rows, report.rows(), strict=True) if row.note]
+        notes = [(r, row.note) for r, row in zip(rows, objects, strict=True) if row.note]
         if notes:
             out.append("")
             out.append("What to change:")
@@ -95,10 +115,11 @@ def report_dict(report: ScanReport) -> dict[str, Any]:
     """The JSON document; ``schema_version`` lets consumers detect incompatible changes."""
     rows = []
     for row in report.rows():
-        lead = row.authoritative
+        lead = row.lead
         rows.append(
             {
                 "severity": row.status,
+                "served_only": row.served_only,
                 "cluster": lead.cluster,
                 "namespace": lead.namespace,
                 "kind": lead.kind,
@@ -107,7 +128,9 @@ def report_dict(report: ScanReport) -> dict[str, Any]:
                 "replacement": lead.replacement,
                 "rule": lead.rule,
                 "sources": list(row.sources),
-                "authoritative_source": lead.source,
+                "decided_by": lead.source,
+                "must_change": list(row.must_change),
+                "actions": list(row.actions),
                 "disagreement": row.disagreement,
                 "location": lead.location or None,
                 "note": row.note,
@@ -119,7 +142,11 @@ def report_dict(report: ScanReport) -> dict[str, Any]:
         "tool": {"name": "ekslift", "version": __version__},
         "target_versions": report.targets.as_dict(),
         "sources_scanned": list(report.sources_scanned),
-        "summary": {**report.counts(), "input_errors": len(report.errors())},
+        "summary": {
+            **report.counts(),
+            "served_only": report.served_only(),
+            "input_errors": len(report.errors()),
+        },
         "exit_code": report.exit_code(),
         "rows": rows,
         "problems": [p.to_dict() for p in _sorted_problems(report.problems)],
@@ -140,6 +167,7 @@ _CSV_COLUMNS = (
     "api_version",
     "replacement",
     "sources",
+    "must_change",
     "location",
     "rule",
     "note",
@@ -151,10 +179,10 @@ def render_csv(report: ScanReport, facts: FactSet) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(_CSV_COLUMNS)
     for row in report.rows():
-        lead = row.authoritative
+        lead = row.lead
         writer.writerow(
             [
-                row.status or "resolved",
+                verdict_label(row),
                 lead.cluster or "",
                 lead.namespace or "",
                 lead.kind,
@@ -162,6 +190,7 @@ def render_csv(report: ScanReport, facts: FactSet) -> str:
                 lead.api_version,
                 lead.replacement,
                 " ".join(row.sources),
+                " ".join(row.must_change),
                 lead.location,
                 lead.rule or "",
                 row.note,

@@ -49,7 +49,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 import yaml
 
@@ -59,6 +59,8 @@ from .sightings import ScanProblem, Sighting
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+CHART_FILE = "Chart.yaml"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 DEFAULT_MAX_FILE_SIZE = 64 * 1024 * 1024
 
 _MARKER_FOLLOW = frozenset(b" \t\r\n")
@@ -111,12 +113,31 @@ class ScanOptions:
     suffixes: tuple[str, ...] = MANIFEST_SUFFIXES
 
 
+@dataclass(frozen=True)
+class RenderRoot:
+    """A folder that is a Helm chart or a kustomization: its templates are not manifests
+    until rendered (by the caller, which has helm and kubectl; this module has neither)."""
+
+    path: Path
+    kind: Literal["chart", "kustomization"]
+
+
+def render_root(directory: Path) -> RenderRoot | None:
+    """The chart or kustomization a folder is, by the file that makes it one."""
+    if (directory / CHART_FILE).is_file():
+        return RenderRoot(directory, "chart")
+    if any((directory / name).is_file() for name in KUSTOMIZATION_FILES):
+        return RenderRoot(directory, "kustomization")
+    return None
+
+
 @dataclass
 class FileScanResult:
     """Findings and problems of a file scan, with counters for the report and the bench."""
 
     sightings: list[Sighting] = field(default_factory=list)
     problems: list[ScanProblem] = field(default_factory=list)
+    render_roots: list[RenderRoot] = field(default_factory=list)
     files: int = 0
     bytes: int = 0
     documents_parsed: int = 0
@@ -125,6 +146,7 @@ class FileScanResult:
     def add(self, other: FileScanResult) -> None:
         self.sightings.extend(other.sightings)
         self.problems.extend(other.problems)
+        self.render_roots.extend(other.render_roots)
         self.files += other.files
         self.bytes += other.bytes
         self.documents_parsed += other.documents_parsed
@@ -202,6 +224,8 @@ class ManifestScanner:
             for item in iter_manifest_files(Path(raw), self.options.suffixes, seen):
                 if isinstance(item, ScanProblem):
                     result.problems.append(item)
+                elif isinstance(item, RenderRoot):
+                    result.render_roots.append(item)
                 else:
                     result.add(self.scan_file(item))
         return result
@@ -524,13 +548,17 @@ def read_manifest(path: Path, max_size: int) -> tuple[bytes | None, ScanProblem 
 
 def iter_manifest_files(
     root: Path, suffixes: Sequence[str], seen: set[tuple[int, int]]
-) -> Iterator[Path | ScanProblem]:
+) -> Iterator[Path | ScanProblem | RenderRoot]:
     """Manifest files under ``root`` (or ``root`` itself), following symlinks safely.
 
-    A file named explicitly is scanned whatever its suffix; inside folders only
-    ``suffixes`` count.  Directories are tracked by device and inode, so a symlink that
-    points back to an ancestor is reported as a loop instead of recursing forever, and a
-    file reachable twice is scanned once (its findings would otherwise double).
+    A regular file counts by its suffix whether named or met in a folder, so naming a
+    `Jenkinsfile` or `notes.txt` gives what a folder scan gives (skipped, said as a
+    warning) rather than a YAML error; pipes and devices (`<(helm template ...)`) are read
+    whatever their name. A folder that is a Helm chart or a kustomization is yielded as a
+    :class:`RenderRoot` and not walked (its templates are not YAML). Directories are
+    tracked by device and inode, so a symlink that points back to an ancestor is reported
+    as a loop instead of recursing forever, and a file reachable twice is scanned once (its
+    findings would otherwise double).
     """
     try:
         info = root.stat()
@@ -539,7 +567,14 @@ def iter_manifest_files(
         yield ScanProblem(str(root), f"cannot read path: {message}")
         return
     if not stat.S_ISDIR(info.st_mode):
-        if _first_visit(info, seen):
+        if stat.S_ISREG(info.st_mode) and not root.name.lower().endswith(tuple(suffixes)):
+            yield ScanProblem(
+                str(root),
+                f"not scanned: not a manifest file name ({', '.join(suffixes)}), as in a "
+                f"folder scan; rename it or pipe it in (`ekslift scan - < {root}`)",
+                level="warning",
+            )
+        elif _first_visit(info, seen):
             yield root
         return
     yield from _walk(root, suffixes, seen, ancestors=())
@@ -558,13 +593,17 @@ def _walk(
     suffixes: Sequence[str],
     seen: set[tuple[int, int]],
     ancestors: tuple[tuple[int, int], ...],
-) -> Iterator[Path | ScanProblem]:
+) -> Iterator[Path | ScanProblem | RenderRoot]:
     info = directory.stat()
     key = (info.st_dev, info.st_ino)
     if key in ancestors:
         yield ScanProblem(str(directory), "symlink loop: this folder links back to an ancestor")
         return
     if not _first_visit(info, seen):
+        return
+    found = render_root(directory)
+    if found is not None:
+        yield found
         return
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)

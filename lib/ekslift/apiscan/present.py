@@ -1,8 +1,10 @@
 """Tables, the plot and the artefacts of step 2, for the notebook (and its tests).
 
 The notebook only calls these: rows grouped by verdict and by owner (who has to act: the
-owner of a Helm release, a file, a chart or Argo CD app, a live object, or an API client),
-the rows where sources disagree and which one decided, and findings by removal version.
+owner of a Helm release, a file, a chart or Argo CD app, a manifest applied with kubectl, a
+server-side-apply manager, a CRD, or an API client), which sources must change on each row
+and what to do (blue's included, where green does not show it migrated), and findings by
+removal version.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from matplotlib.figure import Figure
 from ekslift.apiscan.estate import EstateScan
 from ekslift.apiscan.facts import K8S
 from ekslift.apiscan.formats import render
-from ekslift.apiscan.judge import row_finding
+from ekslift.apiscan.judge import row_finding, verdict
 from ekslift.apiscan.sightings import ObjectRow
 
 OWNERS = {
@@ -25,19 +27,19 @@ OWNERS = {
     "kustomize": "file",
     "chart": "chart",
     "argocd": "Argo CD app",
-    "live": "live object",
-    "last-applied": "live object",
+    "live": "live object (served version only)",
+    "last-applied": "manifest applied with kubectl",
+    "managed-fields": "server-side-apply manager",
+    "crd-storage": "CRD (storage migration)",
     "insights": "API clients (Upgrade Insights)",
 }
-VERDICTS = ("removed", "replacement-unavailable", "deprecated", "resolved")
+VERDICTS = ("removed", "replacement-unavailable", "deprecated", "served only")
 ARTEFACT_FORMATS = {"json": "api-scan.json", "csv": "api-scan.csv", "sarif": "api-scan.sarif"}
 
 
 def owner_of(row: ObjectRow) -> str:
-    """Who acts on a row: a stale release record is the release owner's, however resolved."""
-    if row.status is None and "helm-release" in row.sources:
-        return OWNERS["helm-release"]
-    return OWNERS[row.authoritative.source]
+    """Who acts first on a row: the owner of its decisive source."""
+    return OWNERS[row.lead.source]
 
 
 def removal_version(row: ObjectRow, scan: EstateScan) -> str:
@@ -53,11 +55,11 @@ def rows_frame(scan: EstateScan) -> pd.DataFrame:
     """One line per object (or API client) with its verdict, gate severity and owner."""
     records = []
     for row in scan.report.rows():
-        lead = row.authoritative
+        lead = row.lead
         gate = row_finding(row, scan)
         records.append(
             {
-                "verdict": row.status or "resolved",
+                "verdict": "served only" if row.served_only else row.status,
                 "gate": gate.severity,
                 "owner": owner_of(row),
                 "region": gate.region or "",
@@ -69,8 +71,8 @@ def rows_frame(scan: EstateScan) -> pd.DataFrame:
                 "api_version": lead.api_version,
                 "replacement": lead.replacement,
                 "removed_in": removal_version(row, scan),
+                "must_change": ", ".join(row.must_change),
                 "sources": ", ".join(row.sources),
-                "authoritative": lead.source,
                 "where": lead.location,
                 "note": row.note,
                 "id": gate.id,
@@ -78,7 +80,7 @@ def rows_frame(scan: EstateScan) -> pd.DataFrame:
         )
     columns = [
         "verdict", "gate", "owner", "region", "role", "cluster", "kind", "namespace", "name",
-        "api_version", "replacement", "removed_in", "sources", "authoritative", "where", "note",
+        "api_version", "replacement", "removed_in", "must_change", "sources", "where", "note",
         "id",
     ]  # fmt: skip
     frame = pd.DataFrame(records, columns=columns)
@@ -89,7 +91,7 @@ def rows_frame(scan: EstateScan) -> pd.DataFrame:
 
 
 def by_verdict(frame: pd.DataFrame) -> pd.DataFrame:
-    """Counts per verdict and gate severity (blue's rows are `info`)."""
+    """Counts per verdict and gate severity."""
     if frame.empty:
         return frame
     return frame.pivot_table(
@@ -106,26 +108,32 @@ def by_owner(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def disagreements(scan: EstateScan) -> pd.DataFrame:
-    """Rows whose sources saw different apiVersions, with the source that decided and why."""
+def changes(scan: EstateScan) -> pd.DataFrame:
+    """Per row with forward-looking evidence: the sources that must change, what to do,
+    and why the gate weighs it so (blue's evidence counts for green unless migrated)."""
     records = []
     for row in scan.report.rows():
-        if not row.disagreement:
+        if row.served_only:
             continue
-        lead = row.authoritative
+        lead = row.lead
+        decided = verdict(row, scan)
         records.append(
             {
-                "cluster": lead.cluster or "",
+                "gate": decided.severity,
+                "cluster": lead.cluster or lead.location,
                 "object": f"{lead.kind}/{lead.namespace or '-'}/{lead.name or '-'}",
                 "seen": "; ".join(sorted({f"{f.source}: {f.api_version}" for f in row.sightings})),
-                "authoritative": f"{lead.source}: {lead.api_version}",
-                "verdict": row.status or "resolved",
-                "why": row.note,
+                "must change": "; ".join(row.actions),
+                "why": decided.why,
             }
         )
-    return pd.DataFrame(
-        records, columns=["cluster", "object", "seen", "authoritative", "verdict", "why"]
+    frame = pd.DataFrame(
+        records, columns=["gate", "cluster", "object", "seen", "must change", "why"]
     )
+    order = {"blocker": 0, "warning": 1, "info": 2}
+    return frame.sort_values(
+        ["gate", "cluster", "object"], key=lambda c: c.map(order) if c.name == "gate" else c
+    ).reset_index(drop=True)
 
 
 def problems_frame(scan: EstateScan) -> pd.DataFrame:
@@ -147,7 +155,7 @@ def removal_plot(scan: EstateScan) -> Figure:
     """Rows with a finding by the Kubernetes release that removes their API, per role."""
     counts: Counter[tuple[str, str]] = Counter()
     for row in scan.report.rows():
-        where = scan.where(row.authoritative.cluster)
+        where = scan.where(row.lead.cluster)
         role: str = where.role if where else "files/charts"
         counts[(removal_version(row, scan), role)] += 1
     versions = sorted({v for v, _ in counts}, key=_version_order)

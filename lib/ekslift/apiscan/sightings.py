@@ -1,23 +1,31 @@
-"""Finding records shared by every scan source, and the report that merges them.
+"""Observations shared by every scan source, and the report that merges them into rows.
 
-Every source (files, chart renders, Helm releases, live objects, Upgrade Insights) returns
-the same :class:`Finding` rows so that one object seen by several sources can be merged into
-one :class:`ObjectRow`.  Where the sources disagree about an object's apiVersion, the row
-takes the most authoritative observation, in this order:
+Every source (files, chart renders, Argo CD apps, Helm releases, live objects and their
+last-applied and managedFields records, CRD storage, Upgrade Insights) returns the same
+:class:`Sighting` records. One object of one cluster seen by several sources is one
+:class:`ObjectRow`; an object in a file or chart without a cluster is a row of its own, so
+the same name in two files is two objects to fix.
 
-1. ``live``: the object as the API server serves it now.  This is what will exist when the
-   control plane is upgraded; nothing else can contradict it.
-2. ``last-applied``: the ``kubectl.kubernetes.io/last-applied-configuration`` annotation,
-   i.e. what a person or pipeline last sent.  It tells how the object will be re-applied,
-   but the server may have stored it since under a newer version.
-3. ``helm-release``: the manifest Helm stored in its release Secret/ConfigMap.  It is
-   frequently stale (the chart was fixed, the object migrated, the release never
-   re-rendered), yet it still matters for ``helm upgrade``, so the row keeps it as a note.
-4. ``chart`` / ``argocd`` / ``kustomize``: a render of what would be deployed next.
-5. ``file``: a manifest in a repository; it may never have been applied anywhere.
+Which sighting decides a row is the question "which source must change", not "which source
+is right". The API server serves a stored built-in object at every version it serves, so a
+live object read as ``policy/v1`` says nothing about what its owner applies next; only
+*forward-looking* evidence does:
 
+* ``chart`` / ``argocd`` / ``kustomize``: the render of what will be deployed next;
+* ``file``: a manifest in a repository, applied from there;
+* ``helm-release``: the manifest Helm stored, which the next ``helm upgrade`` diffs against
+  (a removed API there breaks it until the chart is bumped or ``helm mapkubeapis`` runs);
+* ``last-applied``: what ``kubectl apply`` sent and will send again;
+* ``managed-fields``: the apiVersion each manager (server-side apply, Helm, Flux) last
+  wrote with -- they leave no last-applied annotation;
+* ``insights``: clients EKS saw calling the API;
+* ``crd-storage``: a version a CRD still stores but no longer serves.
+
+The worst forward-looking sighting decides the row's verdict, and every forward-looking
+sighting with a finding names a source that must change, with what to do. ``live`` (the
+served version) never clears a row and never blocks: a row seen only there is information.
 Sources that see an object on a current API report it with ``rule=None`` (a *clean
-sighting*) so that a stale release manifest can be overruled by the live object.
+sighting*), so the gate can tell an object that exists, migrated, on another cluster.
 """
 
 from __future__ import annotations
@@ -25,26 +33,66 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, Literal
 
 from .facts import API_STATUSES, ApiStatus, Targets
 
 Evidence = Literal[
-    "file", "chart", "kustomize", "argocd", "helm-release", "last-applied", "live", "insights"
+    "file",
+    "chart",
+    "kustomize",
+    "argocd",
+    "helm-release",
+    "last-applied",
+    "managed-fields",
+    "crd-storage",
+    "live",
+    "insights",
 ]
 
-#: Lower number = more authoritative (see the module docstring for why).
-AUTHORITY: Mapping[str, int] = MappingProxyType(
+#: Evidence of what will be applied to a cluster, or call it, next: each names a source
+#: that must change. The order is the order a row names them in (and breaks ties of the
+#: decisive sighting, which names the finding's id).
+FORWARD: tuple[Evidence, ...] = (
+    "last-applied",
+    "managed-fields",
+    "helm-release",
+    "argocd",
+    "chart",
+    "kustomize",
+    "file",
+    "insights",
+    "crd-storage",
+)
+#: The version the API server serves an object at now: information, never a verdict.
+SERVED: Evidence = "live"
+_ORDER: Mapping[str, int] = MappingProxyType({s: i for i, s in enumerate((*FORWARD, SERVED))})
+
+#: A manager whose managedFields entry is older than this may be gone (a one-off apply, a
+#: retired pipeline): its entry alone warns instead of blocking. Three months is longer than
+#: any release train we know, so an active manager has written since.
+STALE_MANAGER_AGE = timedelta(days=90)
+
+#: What to do, per source that must change; ``{replacement}``, ``{api}``, ``{manager}`` and
+#: ``{clients}`` are filled from the sighting.
+CHANGES: Mapping[str, str] = MappingProxyType(
     {
-        "live": 0,
-        "last-applied": 1,
-        "helm-release": 2,
-        "chart": 3,
-        "argocd": 3,
-        "kustomize": 3,
-        "file": 4,
-        "insights": 5,
+        "last-applied": "change the manifest where it is applied from (kubectl apply) to "
+        "{replacement}",
+        "managed-fields": "change what manager {manager} applies to {replacement}",
+        "helm-release": "bump the chart to a version that renders {replacement} and upgrade "
+        "the release, or run `helm mapkubeapis` on it (its next `helm upgrade` fails on the "
+        "stored manifest until then)",
+        "argocd": "bump the Argo CD app's chart (targetRevision) or values so it renders "
+        "{replacement}",
+        "chart": "bump to a chart version that renders {replacement} for the target",
+        "kustomize": "change the kustomization's resources to {replacement}",
+        "file": "change the manifest to {replacement}",
+        "insights": "upgrade or re-point the clients calling {api} ({clients}) to {replacement}",
+        "crd-storage": "migrate the stored objects to {replacement} (rewrite each one, e.g. "
+        "kube-storage-version-migrator) and drop {api} from status.storedVersions",
     }
 )
 
@@ -62,8 +110,8 @@ class Sighting:
 
     ``rule`` is the matched fact's id and ``severity`` its classification for the scan's
     target; both are None for a clean sighting.  ``extra`` carries what only some sources
-    have (e.g. Upgrade Insights' client user agents and request counts); it must hold
-    nothing secret, since findings are written into run archives.
+    have (Upgrade Insights' clients and insight version, a managedFields entry's manager and
+    time); it must hold nothing secret, since findings are written into run archives.
     """
 
     source: Evidence
@@ -86,9 +134,31 @@ class Sighting:
             return ""
         return f"{self.file}:{self.line}" if self.line else self.file
 
+    @property
+    def forward(self) -> bool:
+        """Whether this is evidence of what will be applied or called next (not `live`)."""
+        return self.source != SERVED
+
+    @property
+    def stale(self) -> bool:
+        """A managedFields entry whose manager has not written the object for long."""
+        return self.source == "managed-fields" and bool(self.extra.get("stale"))
+
+    @property
+    def change(self) -> str:
+        """What to do about this sighting, as the source that must change."""
+        clients = ", ".join(c.get("user_agent", "") for c in self.extra.get("clients", [])[:3])
+        return CHANGES[self.source].format(
+            replacement=self.replacement or "a served API",
+            api=self.api_version,
+            manager=self.extra.get("manager", "?"),
+            clients=clients or "see the insight",
+        )
+
     def object_key(self) -> tuple[str | None, str, str, str] | None:
-        """Identity for merging across sources; unnamed objects never merge."""
-        if not self.name:
+        """Identity for merging the sources of one cluster; objects outside a cluster
+        (files, charts) and unnamed ones never merge: each is its own object to fix."""
+        if not self.name or self.cluster is None:
             return None
         return (self.cluster, self.namespace or "", self.kind, self.name)
 
@@ -141,90 +211,134 @@ class ScanProblem:
 
 @dataclass(frozen=True)
 class ObjectRow:
-    """One object as the report shows it: every source that saw it, and the verdict.
+    """One object (or API client) as the report shows it: every source that saw it, the
+    sighting that decides its verdict, and the sources that must change.
 
-    ``severity`` is the authoritative observation's; ``note`` says which source decided and
-    why when the sources disagree.
+    ``lead`` is the worst forward-looking sighting with a finding (a stale managedFields
+    entry counts after a current one); a row without one is seen only at its served
+    version and is information (``served_only``).
     """
 
     sightings: tuple[Sighting, ...]
-    authoritative: Sighting
 
     @property
-    def sources(self) -> tuple[str, ...]:
-        return tuple(sorted({f.source for f in self.sightings}, key=lambda s: AUTHORITY[s]))
+    def evidence(self) -> tuple[Sighting, ...]:
+        """Forward-looking sightings with a finding, decisive first."""
+        return tuple(sorted((s for s in self.sightings if s.forward and s.status), key=_rank))
+
+    @property
+    def lead(self) -> Sighting:
+        evidence = self.evidence
+        if evidence:
+            return evidence[0]
+        return min(self.sightings, key=_rank)
+
+    @property
+    def served_only(self) -> bool:
+        return not self.evidence
 
     @property
     def status(self) -> ApiStatus | None:
-        return self.authoritative.status
+        return self.lead.status
+
+    @property
+    def stale_only(self) -> bool:
+        """Only managedFields entries of managers that have not written for long."""
+        evidence = self.evidence
+        return bool(evidence) and all(s.stale for s in evidence)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(sorted({s.source for s in self.sightings}, key=lambda s: _ORDER[s]))
+
+    @property
+    def must_change(self) -> tuple[str, ...]:
+        """The sources that must change, in the order a reader should act on them."""
+        return tuple(sorted({s.source for s in self.evidence}, key=lambda s: _ORDER[s]))
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """One action per source (and per manager or file) that must change."""
+        seen: dict[str, None] = {}
+        for sighting in sorted(self.evidence, key=lambda s: _ORDER[s.source]):
+            where = sighting.extra.get("manager") or sighting.location
+            seen.setdefault(
+                f"{sighting.source}{f' ({where})' if where else ''}: {sighting.change}", None
+            )
+        return tuple(seen)
 
     @property
     def disagreement(self) -> bool:
-        return len({f.api_version for f in self.sightings}) > 1
+        return len({s.api_version for s in self.sightings}) > 1
 
     @property
     def note(self) -> str:
-        lead = self.authoritative
-        if not self.disagreement:
-            return lead.note
-        others = sorted(
-            {(f.source, f.api_version) for f in self.sightings if f is not lead},
-            key=lambda pair: AUTHORITY[pair[0]],
-        )
-        seen = ", ".join(f"{source} says {api}" for source, api in others)
-        verdict = (
-            f"{lead.source} ({lead.api_version}) is authoritative: {_WHY[lead.source]}; {seen}."
-        )
-        if any(f.source == "helm-release" and f.status for f in self.sightings):
-            verdict += (
-                " The stored Helm release manifest still names a removed or deprecated API;"
-                " re-render the release (or run helm mapkubeapis) before the upgrade, or"
-                " helm upgrade will fail to diff it."
+        lead = self.lead
+        if self.served_only:
+            return (
+                f"Only the served version ({lead.api_version}) shows this API; no manifest, "
+                f"release, manager or client seen names it, so this is information. {lead.note}"
+            ).strip()
+        parts = [f"Must change: {'; '.join(self.actions)}."]
+        served = sorted({s.api_version for s in self.sightings if not s.forward})
+        if served:
+            parts.append(
+                f"The server serves the object at {', '.join(served)}, which proves nothing "
+                "about what its owner applies next."
             )
-        return f"{verdict} {lead.note}".strip()
+        stale = [s for s in self.evidence if s.stale]
+        if stale:
+            parts.append(
+                "Manager(s) "
+                + ", ".join(
+                    f"{s.extra.get('manager')} (last wrote {s.extra.get('time')})" for s in stale
+                )
+                + f" have not written the object for over {STALE_MANAGER_AGE.days} days."
+            )
+        if lead.note:
+            parts.append(lead.note)
+        return " ".join(parts)
 
 
-_WHY: Mapping[str, str] = MappingProxyType(
-    {
-        "live": "the API server serves the object at this version now",
-        "last-applied": "it is what was last applied to the cluster",
-        "helm-release": "it is the manifest Helm last deployed",
-        "chart": "it is what the chart renders for the target",
-        "argocd": "it is what Argo CD renders for the target",
-        "kustomize": "it is what the kustomization renders",
-        "file": "it is the only manifest seen",
-        "insights": "it is the API usage EKS recorded",
-    }
-)
+def _rank(sighting: Sighting) -> tuple[int, bool, int, str, int]:
+    status = API_STATUSES.index(sighting.status) if sighting.status else len(API_STATUSES)
+    return (
+        status,
+        sighting.stale,
+        _ORDER[sighting.source],
+        sighting.file or "",
+        sighting.line or 0,
+    )
 
 
 def merge(sightings: Iterable[Sighting]) -> list[ObjectRow]:
-    """Group findings into one row per object; keep unnamed findings as their own rows."""
+    """One row per object of a cluster (its sources merged), one per sighting elsewhere;
+    only rows with a finding are kept."""
     grouped: dict[tuple[str | None, str, str, str], list[Sighting]] = defaultdict(list)
     rows: list[ObjectRow] = []
     for sighting in sightings:
         key = sighting.object_key()
         if key is None:
-            rows.append(ObjectRow(sightings=(sighting,), authoritative=sighting))
+            rows.append(ObjectRow(sightings=(sighting,)))
         else:
             grouped[key].append(sighting)
-    for group in grouped.values():
-        lead = min(group, key=lambda f: (AUTHORITY[f.source], f.file or "", f.line or 0))
-        rows.append(ObjectRow(sightings=tuple(group), authoritative=lead))
-    rows = [row for row in rows if any(f.status for f in row.sightings)]
+    rows += [ObjectRow(sightings=tuple(group)) for group in grouped.values()]
+    rows = [row for row in rows if any(s.status for s in row.sightings)]
     rows.sort(key=_row_order)
     return rows
 
 
-def _row_order(row: ObjectRow) -> tuple[int, str, str, str, str, int]:
-    lead = row.authoritative
+def _row_order(row: ObjectRow) -> tuple[bool, int, str, str, str, str, str, int]:
+    lead = row.lead
     rank = API_STATUSES.index(lead.status) if lead.status else len(API_STATUSES)
     return (
+        row.served_only,
         rank,
         lead.cluster or "",
         lead.namespace or "",
         lead.kind,
-        lead.name or lead.file or "",
+        lead.name or "",
+        lead.file or "",
         lead.line or 0,
     )
 
@@ -247,12 +361,16 @@ class ScanReport:
         return merge(self.sightings)
 
     def counts(self) -> dict[ApiStatus, int]:
-        """Rows by verdict; a row overruled to clean by a live sighting counts as clean."""
+        """Rows by verdict; rows seen only at their served version are information and
+        not counted (see :meth:`served_only`)."""
         out = dict.fromkeys(API_STATUSES, 0)
         for row in self.rows():
-            if row.status:
+            if row.status and not row.served_only:
                 out[row.status] += 1
         return out
+
+    def served_only(self) -> int:
+        return sum(1 for row in self.rows() if row.served_only)
 
     def errors(self) -> list[ScanProblem]:
         return [p for p in self.problems if p.level == "error"]

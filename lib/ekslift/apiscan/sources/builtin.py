@@ -55,16 +55,22 @@ def cluster_contexts(request: ScanRequest) -> list[str]:
     return [current["name"]]
 
 
+def _helm(request: ScanRequest) -> Helm:
+    """The request's isolated helm home, or a shared temporary one."""
+    return Helm(request.helm_home or Path(tempfile.gettempdir()) / "ekslift-helm")
+
+
 def _files(context: ScanContext) -> SourceResult:
     request = context.request
     options = ScanOptions(max_file_size=request.max_file_size, strict=request.strict)
-    return scan_files(request.paths, context.facts, context.targets, options)
+    return scan_files(
+        request.paths, context.facts, context.targets, options, lambda: _helm(request)
+    )
 
 
 def _charts(context: ScanContext) -> SourceResult:
-    home = context.request.helm_home or Path(tempfile.gettempdir()) / "ekslift-helm"
     try:
-        helm = Helm(home)
+        helm = _helm(context.request)
     except ReadError as exc:
         result = SourceResult("charts")
         result.problems.append(ScanProblem("helm", str(exc)))

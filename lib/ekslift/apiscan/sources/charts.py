@@ -17,7 +17,7 @@ import json
 import logging
 import subprocess
 import tarfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from packaging.version import Version
 
 from ekslift.apiscan.contract import SourceResult
 from ekslift.apiscan.facts import K8S, FactSet, Targets
+from ekslift.apiscan.manifests import RenderRoot, render_root
 from ekslift.apiscan.sightings import Evidence, ScanProblem
 from ekslift.apiscan.sources.rendered import RenderLabels, scan_rendered
 from ekslift.charts.helm import Helm, HelmError
@@ -36,7 +37,6 @@ from ekslift.tools import find_binary
 
 log = logging.getLogger(__name__)
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _KUSTOMIZE_TIMEOUT = 120.0
 _STDERR_LIMIT = 2000
 
@@ -133,10 +133,6 @@ def _chart_name_of_archive(path: Path) -> str | None:
     except (OSError, tarfile.TarError, yaml.YAMLError):
         return None
     return str(meta.get("name")) if isinstance(meta, dict) and meta.get("name") else None
-
-
-def is_kustomization(path: Path) -> bool:
-    return path.is_dir() and any((path / name).is_file() for name in KUSTOMIZATION_FILES)
 
 
 def render_chart(
@@ -265,13 +261,29 @@ def scan_kustomization(
     return result
 
 
+def scan_render_root(
+    helm: Callable[[], Helm], root: RenderRoot, facts: FactSet, targets: Targets
+) -> SourceResult:
+    """A chart or kustomization folder met among paths: rendered for the target, as
+    `--chart` would; `helm` is called only for a chart (a kustomization needs kubectl)."""
+    if root.kind == "kustomization":
+        return scan_kustomization(root.path, facts, targets)
+    try:
+        return scan_chart(helm(), ChartRef(str(root.path)), facts, targets)
+    except ReadError as exc:
+        result = SourceResult(label="chart")
+        result.problems.append(ScanProblem(str(root.path), f"Helm chart not rendered: {exc}"))
+        return result
+
+
 def scan_charts(helm: Helm, refs: Sequence[str], facts: FactSet, targets: Targets) -> SourceResult:
     """Render and scan charts (folder, .tgz, repo/chart[@version]) and kustomizations."""
     total = SourceResult(label="charts")
     api_versions = target_api_versions(facts, targets.kubernetes)
     for text in refs:
         path = Path(text)
-        if is_kustomization(path):
+        root = render_root(path) if path.is_dir() else None
+        if root is not None and root.kind == "kustomization":
             part = scan_kustomization(path, facts, targets)
         else:
             part = scan_chart(helm, ChartRef.parse(text), facts, targets, api_versions=api_versions)

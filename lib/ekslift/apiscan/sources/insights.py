@@ -4,6 +4,11 @@ Insights are the only source that sees *clients* rather than objects: a CI job w
 kubectl, an operator polling `policy/v1beta1`. They name no object, so each deprecation
 detail becomes one unnamed row per cluster and API, with the client user agents and request
 counts in `extra` -- that is who has to change.
+
+Only `UPGRADE_READINESS` insights are read (checked on each insight, not only asked of the
+filter), and each detail keeps its insight's `kubernetesVersion` and status: an insight
+about a version beyond the scan's target speaks of the *next* upgrade, one at or below it of
+this one (the gate weighs them differently).
 """
 
 from __future__ import annotations
@@ -52,6 +57,16 @@ def fact_for_usage(facts: FactSet, group_version: str, plural: str) -> ApiFact |
         if fact.kind and plural in _plural_forms(fact.kind):
             return fact
     return next((f for f in candidates if f.kind is None), None)
+
+
+def beyond_target(sighting: Sighting, targets: Targets) -> bool:
+    """Whether an insight speaks of a version after the target (the next upgrade). An
+    insight without a readable version counts as this upgrade's, the safer reading."""
+    try:
+        version = parse_version(str(sighting.extra.get("kubernetes_version") or ""))
+    except InvalidVersion:
+        return False
+    return version is not None and version > targets.kubernetes
 
 
 def _severity_by_stop(stop: str | None, targets: Targets) -> ApiStatus:
@@ -117,6 +132,8 @@ def detail_finding(
         note=note,
         extra={
             "insight": insight.get("name", ""),
+            "kubernetes_version": insight.get("kubernetesVersion", ""),
+            "insight_status": (insight.get("insightStatus") or {}).get("status", ""),
             "insight_id": insight.get("id", ""),
             "usage": detail.get("usage", ""),
             "replaced_with": replaced,
@@ -136,6 +153,8 @@ def scan_insights(eks: Any, facts: FactSet, targets: Targets, *, cluster: str) -
         summaries = [s for page in pages for s in page.get("insights", [])]
         for summary in summaries:
             insight = eks.describe_insight(clusterName=cluster, id=summary["id"])["insight"]
+            if insight.get("category", CATEGORY) != CATEGORY:
+                continue
             details = (insight.get("categorySpecificSummary") or {}).get("deprecationDetails")
             for detail in details or []:
                 sighting = detail_finding(detail, insight, facts, targets, cluster)

@@ -1,24 +1,27 @@
 """Live objects: every listable resource found through discovery, at the versions served.
 
-Three questions per object, answered in one pass over raw JSON pages:
+Four questions per object, answered in one pass over raw JSON pages:
 
 * **Served version.** An object is stored once and served at every version its resource
-  has. It is only *on* a deprecated or removed API when no clean version serves it (a CRD
-  that still serves only `karpenter.sh/v1beta1`). So a resource with a clean served version
-  is listed once, at that version, and its objects are clean; a resource served only at
-  flagged versions is listed at each of them and each object (by uid) is attributed to the
-  least severe version serving it -- one row per object, never one per version.
+  has, so the version it is read at says nothing about what its owner applies next. It is
+  reported for information: a resource with a clean served version is listed once, at that
+  version; one served only at flagged versions (a CRD that still serves only
+  `karpenter.sh/v1beta1`) is listed at each, and each object (by uid) is attributed to the
+  least severe version serving it -- one sighting per object, never one per version.
 * **last-applied.** `kubectl.kubernetes.io/last-applied-configuration` is what `kubectl
   apply` sent last and will send again: a removed apiVersion there breaks the next apply
-  after the upgrade, whatever version the server stores (kubent's view). Any kind may carry
-  one, so every resource is read; only annotations that exist are parsed.
-* **Clean sightings.** Objects of kinds some fact names are reported clean (rule None), so
-  the merge can overrule a stale Helm release manifest with the live object. An object
-  whose last-applied names a flagged API gets no clean sighting: the live object being
-  fine does not make its manifest fine, and the finding's note says what the server stores.
+  after the upgrade, whatever version the server stores (kubent's view).
+* **managedFields.** Server-side apply, Helm and Flux write no last-applied annotation;
+  `metadata.managedFields[]` records the apiVersion each manager last wrote with, and when.
+  An entry on a flagged API is evidence that manager will write it again -- unless it has
+  not written for :data:`~ekslift.apiscan.sightings.STALE_MANAGER_AGE` (then it warns).
+* **CRD storage.** A version a CRD still lists in `status.storedVersions` but no longer
+  serves (:mod:`.crds`) must be migrated before the CRD drops it.
 
-Resources are listed concurrently, page by page (raw JSON, `KubeReader.list`): transient
-429/5xx answers are retried and an expired continue token restarts the list.
+Objects of kinds some fact names are reported clean (rule None) too, so the gate can tell
+that an object exists, migrated, on another cluster. Resources are listed concurrently, page
+by page (raw JSON, `KubeReader.list`): transient 429/5xx answers are retried and an expired
+continue token restarts the list.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ekslift.apiscan.contract import SourceResult
 from ekslift.apiscan.facts import API_STATUSES, ApiFact, ApiStatus, FactSet, Targets
-from ekslift.apiscan.sightings import ScanProblem, Sighting
+from ekslift.apiscan.sightings import STALE_MANAGER_AGE, ScanProblem, Sighting
+from ekslift.apiscan.sources.crds import CRDS, stored_version_sightings
 from ekslift.kube import ApiResource, KubeError, KubeReader
 
 log = logging.getLogger(__name__)
@@ -78,6 +83,7 @@ class _Listing:
     count: int = 0
     objects: list[tuple[str, str, str | None]] = field(default_factory=list)
     applied: list[tuple[str, str, str | None, str, str]] = field(default_factory=list)
+    managed: list[tuple[str, str, str | None, dict[str, Any]]] = field(default_factory=list)
     unparsable: list[tuple[str, str | None]] = field(default_factory=list)
     error: str = ""
 
@@ -94,6 +100,7 @@ class LiveScanner:
         cluster: str,
         workers: int = LIST_WORKERS,
         page_size: int = PAGE_SIZE,
+        now: datetime | None = None,
     ) -> None:
         self.kube = kube
         self.facts = facts
@@ -101,6 +108,7 @@ class LiveScanner:
         self.cluster = cluster
         self.workers = workers
         self.page_size = page_size
+        self.now = now or datetime.now(UTC)
         self._kinds = {f.kind for f in facts.facts if f.kind} | {
             f.replacement_kind for f in facts.facts if f.replacement_kind
         }
@@ -114,7 +122,7 @@ class LiveScanner:
         return fact, fact.severity_at(self.targets.for_component(fact.component))
 
     def _tracked(self, resource: GroupResource) -> bool:
-        """Kinds whose clean sightings can overrule another source's finding."""
+        """Kinds whose clean sightings show an object exists (migrated) for the gate."""
         return resource.kind in self._kinds or resource.group in self._group_wide
 
     def plan(self, resource: GroupResource) -> list[str]:
@@ -138,12 +146,26 @@ class LiveScanner:
                 applied = annotations.get(LAST_APPLIED) if annotations else None
                 if applied:
                     self._read_applied(applied, meta, listing)
+                for entry in meta.get("managedFields") or ():
+                    if self._flagged_entry(entry, listing.group_version, resource.kind):
+                        listing.managed.append(
+                            (uid, meta.get("name", ""), meta.get("namespace"), entry)
+                        )
                 if keep:
                     listing.objects.append((uid, meta.get("name", ""), meta.get("namespace")))
         except KubeError as exc:
             listing.error = str(exc)
         listing.count = len(seen)
         return listing
+
+    def _flagged_entry(self, entry: Any, served: str, kind: str) -> bool:
+        """A managedFields entry written through another, flagged, version of the kind."""
+        if not isinstance(entry, dict):
+            return False
+        api_version = entry.get("apiVersion")
+        if not isinstance(api_version, str) or api_version == served:
+            return False
+        return self.judge(api_version, kind)[1] is not None
 
     @staticmethod
     def _read_applied(text: str, meta: dict[str, Any], listing: _Listing) -> None:
@@ -188,16 +210,37 @@ class LiveScanner:
         # Big lists first, so the longest one does not start last.
         jobs.sort(key=lambda job: job[0].plural not in ("pods", "events", "replicasets"))
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            crds = pool.submit(self._crds, resources)
             listings = list(pool.map(lambda job: self._list(*job), jobs))
+            result.add(crds.result())
         self._collect(listings, result)
         result.count("resources", len(resources))
         result.count("lists", len(listings))
         result.count("objects", sum(listing.count for listing in listings))
         return result
 
+    def _crds(self, resources: list[GroupResource]) -> SourceResult:
+        """CustomResourceDefinitions read whole, for their stored versions (:mod:`.crds`)."""
+        result = SourceResult(label="live")
+        if not any(r.group == "apiextensions.k8s.io" and r.plural == CRDS for r in resources):
+            return result
+        try:
+            crds = list(self.kube.list(list_path("apiextensions.k8s.io/v1", CRDS)))
+        except KubeError as exc:
+            result.problems.append(
+                ScanProblem(
+                    f"cluster {self.cluster}",
+                    f"customresourcedefinitions not read for their stored versions: {exc}",
+                )
+            )
+            return result
+        result.sightings += stored_version_sightings(crds, self.facts, self.targets, self.cluster)
+        result.count("crds", len(crds))
+        return result
+
     def _collect(self, listings: list[_Listing], result: SourceResult) -> None:
         applied_seen: set[str] = set()
-        flagged_applied: set[str] = set()
+        managed_seen: set[tuple[str, str, str]] = set()
         for listing in listings:
             if listing.error:
                 result.problems.append(
@@ -224,9 +267,13 @@ class LiveScanner:
                 applied_seen.add(uid)
                 sighting = self._applied_finding(listing, name, namespace, api_version, kind)
                 if sighting is not None:
-                    flagged_applied.add(uid)
                     result.sightings.append(sighting)
-        result.sightings += self._served(listings, flagged_applied)
+            for uid, name, namespace, entry in listing.managed:
+                key = (uid, str(entry.get("manager", "")), str(entry["apiVersion"]))
+                if key not in managed_seen:
+                    managed_seen.add(key)
+                    result.sightings.append(self._managed_finding(listing, name, namespace, entry))
+        result.sightings += self._served(listings)
 
     def _applied_finding(
         self, listing: _Listing, name: str, namespace: str | None, api_version: str, kind: str
@@ -256,7 +303,50 @@ class LiveScanner:
             extra={"served_version": served},
         )
 
-    def _served(self, listings: list[_Listing], skip: set[str]) -> list[Sighting]:
+    def _managed_finding(
+        self, listing: _Listing, name: str, namespace: str | None, entry: dict[str, Any]
+    ) -> Sighting:
+        """One manager's entry on a flagged API; stale when it has not written for long."""
+        api_version, kind = str(entry["apiVersion"]), listing.resource.kind
+        fact, status = self.judge(api_version, kind)
+        assert fact is not None and status is not None  # _flagged_entry checked both
+        manager = str(entry.get("manager") or "(unnamed manager)")
+        written = _parse_time(entry.get("time"))
+        stale = written is not None and self.now - written > STALE_MANAGER_AGE
+        when = entry.get("time") or "an unrecorded time"
+        note = (
+            f"managedFields: {manager} ({entry.get('operation', '?')}) last wrote this object "
+            f"through {api_version} at {when}"
+            + (
+                f", over {STALE_MANAGER_AGE.days} days ago; if it is retired, remove its entry"
+                if stale
+                else "; it will send that version again"
+            )
+            + f". {fact.note()}"
+        ).strip()
+        return Sighting(
+            source="managed-fields",
+            kind=kind,
+            api_version=api_version,
+            name=name,
+            namespace=namespace,
+            cluster=self.cluster,
+            rule=fact.id,
+            status=status,
+            replacement=(
+                self.facts.best_replacement(fact, self.targets) or fact
+            ).replacement_text(),
+            note=note,
+            extra={
+                "manager": manager,
+                "operation": entry.get("operation", ""),
+                "time": entry.get("time", ""),
+                "stale": stale,
+                "served_version": listing.group_version,
+            },
+        )
+
+    def _served(self, listings: list[_Listing]) -> list[Sighting]:
         """One live finding (or clean sighting) per object uid, at its best served version."""
         best: dict[str, tuple[int, _Listing, str, str | None]] = {}
         served_at: dict[str, list[str]] = {}
@@ -266,8 +356,6 @@ class LiveScanner:
             rank = len(API_STATUSES) if status is None else API_STATUSES.index(status)
             for uid, name, namespace in listing.objects:
                 served_at.setdefault(uid, []).append(listing.group_version)
-                if uid in skip:
-                    continue
                 known = best.get(uid)
                 if known is None or rank > known[0]:
                     best[uid] = (rank, listing, name, namespace)
@@ -325,8 +413,20 @@ def scan_live(
     cluster: str,
     workers: int = LIST_WORKERS,
     page_size: int = PAGE_SIZE,
+    now: datetime | None = None,
 ) -> SourceResult:
     """Scan one cluster's live objects (see the module docstring)."""
     return LiveScanner(
-        kube, facts, targets, cluster=cluster, workers=workers, page_size=page_size
+        kube, facts, targets, cluster=cluster, workers=workers, page_size=page_size, now=now
     ).scan()
+
+
+def _parse_time(value: object) -> datetime | None:
+    """A managedFields `time` (RFC 3339, UTC); None when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
