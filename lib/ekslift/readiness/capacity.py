@@ -300,8 +300,12 @@ def _nodes_and_quotas(
                 green.context,
                 "ok" if fits else "fail",
                 f"{extra_pods} new pod(s) need {extra_cpu} m CPU / {extra_memory // 2**20} Mi; "
-                f"free on nodes {free_cpu} m / {free_memory // 2**20} Mi; "
-                f"under NodePool limits {'unlimited' if unlimited else f'{pool_room} m'}",
+                f"free on nodes {free_cpu} m / {free_memory // 2**20} Mi"
+                + (
+                    f"; under NodePool limits {'unlimited' if unlimited else f'{pool_room} m'}"
+                    if pools
+                    else "; no Karpenter NodePools"
+                ),
                 expected=f"{extra_cpu} m CPU schedulable",
                 action="in Git, raise green's NodePool limits.cpu or node group max size by "
                 f"{short_cpu - pool_room} m CPU",

@@ -100,10 +100,8 @@ def judge(facts: RegionFacts, readiness: ReadinessParams) -> list[CheckRow]:
     for sa in blue_kube.service_accounts:
         obj = f"{sa.namespace}/{sa.name}"
         subject = f"system:serviceaccount:{sa.namespace}:{sa.name}"
-        association = green_pods.get((sa.namespace, sa.name))
-        if association is not None:
-            rows.extend(_pod_identity_role(facts, obj, association.role_arn, blue_eks, green_eks))
-            continue
+        if (sa.namespace, sa.name) in green_pods:
+            continue  # green uses Pod Identity for it: judged with the associations below
         provider = provider_arn(sa.role_arn, green_eks)
         if facts.oidc_providers is not None and provider not in facts.oidc_providers:
             missing_provider = True
@@ -171,6 +169,12 @@ def judge(facts: RegionFacts, readiness: ReadinessParams) -> list[CheckRow]:
                 action=f"create the IAM OIDC provider for {green_eks.issuer} (eksctl utils "
                 "associate-iam-oidc-provider, or the IAM code)",
                 role="green",
+            )
+        )
+    for (namespace, name), association in sorted(green_pods.items()):
+        rows.extend(
+            _pod_identity_role(
+                facts, f"{namespace}/{name}", association.role_arn, blue_eks, green_eks
             )
         )
     for assoc in (facts.pod_identity or {}).get("blue", []):

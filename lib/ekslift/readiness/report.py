@@ -106,6 +106,23 @@ class EstateReadiness:
     def incomplete(self) -> list[str]:
         return [item for report in self.reports for item in report.incomplete]
 
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per region: the share checked, where the ALB is, and what fails."""
+        return pd.DataFrame(
+            [
+                {
+                    "region": r.region,
+                    "share_checked": r.share,
+                    "alb_share_now": r.current_share,
+                    "ready": r.ready,
+                    "failing": sum(1 for row in r.rows if row.status == "fail"),
+                    "warnings": sum(1 for row in r.rows if row.status == "warn"),
+                    "passed": sum(1 for row in r.rows if row.status == "ok"),
+                }
+                for r in self.reports
+            ]
+        )
+
     def frame(self, area: Area | None = None, *, failing_only: bool = False) -> pd.DataFrame:
         rows = [
             asdict(row)

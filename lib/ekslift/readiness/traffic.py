@@ -20,8 +20,14 @@ READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
 
 
 def short(arn: str) -> str:
-    """A readable, stable name for an ELBv2 ARN in ids and tables: its resource path."""
-    return arn.split(":", 5)[-1].split("/", 1)[-1]
+    """A readable, stable name for an ELBv2 ARN in ids and tables: the load balancer's name
+    and the listener's or rule's id (`photos/listener/2f1c…`, `photos/rule/c001…`); a target
+    group's name."""
+    kind, _, path = arn.split(":", 5)[-1].partition("/")
+    parts = path.split("/")
+    if kind == "targetgroup":
+        return parts[0]
+    return f"{parts[1]}/{kind}/{parts[-1]}"
 
 
 def current_share(actions: list[ForwardAction], alb: AlbTraffic) -> int | None:
