@@ -132,6 +132,12 @@ class EstateReadiness:
         ]
         return pd.DataFrame(rows)
 
+    def failing_frame(self) -> pd.DataFrame:
+        """Every check that is not fine, with the change to make: what an operator acts on."""
+        frame = self.frame(failing_only=True)
+        columns = ["region", "area", "check", "obj", "status", "observed", "action"]
+        return frame[columns] if not frame.empty else frame
+
     def workloads_frame(self) -> pd.DataFrame:
         """Workloads that do not follow ALB weights, one row per colour: the classes whose
         cutover plan the gate asks for."""
