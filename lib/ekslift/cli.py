@@ -19,7 +19,14 @@ from rich.console import Console
 from rich.table import Table
 
 from ekslift import __version__, archive, runner
-from ekslift.errors import EXIT_GATE, EXIT_PASS, EXIT_TOOL, EXIT_USAGE, EksliftError
+from ekslift.errors import (
+    EXIT_GATE,
+    EXIT_PASS,
+    EXIT_TOOL,
+    EXIT_USAGE,
+    EksliftError,
+    InputError,
+)
 from ekslift.params import load_params
 
 # Piped output (CI logs) gets wide tables instead of rich's 80-column default.
@@ -185,6 +192,11 @@ def _cmd_readiness(args: argparse.Namespace) -> int:
     from ekslift.readiness.report import EstateReadiness
 
     params = load_params(args.params)
+    known = [r.name for r in params.regions]
+    if args.region and args.region not in known:
+        raise InputError(
+            f"--region {args.region}: not in {args.params} (known: {', '.join(known)})"
+        )
     if args.region:
         estate = EstateReadiness([check(params, args.region, args.share)])
     else:
