@@ -21,7 +21,7 @@ from ekslift.estate import cluster_index
 from ekslift.gate import Finding
 from ekslift.kube import KubeReader
 from ekslift.metrics.cloudwatch import request_counts
-from ekslift.params import AlbTraffic, Color, RegionParams, UpgradeParams
+from ekslift.params import AlbTraffic, Color, ReadinessParams, RegionParams, UpgradeParams
 from ekslift.readiness import (
     capacity,
     change,
@@ -34,7 +34,12 @@ from ekslift.readiness import (
     traffic,
 )
 from ekslift.readiness.models import ClusterFacts, RegionFacts, TrafficHistory
-from ekslift.readiness.report import CheckRow, EstateReadiness, ReadinessReport
+from ekslift.readiness.report import (
+    CheckRow,
+    ClassifiedWorkload,
+    EstateReadiness,
+    ReadinessReport,
+)
 
 T = TypeVar("T")
 PERIOD_SECONDS = 300
@@ -239,22 +244,24 @@ def read(params: UpgradeParams, region_name: str, now: datetime | None = None) -
     return facts
 
 
+def _classified(
+    facts: RegionFacts, alb: AlbTraffic, readiness: ReadinessParams
+) -> list[ClassifiedWorkload]:
+    own = {"blue": alb.blue_target_group_arn, "green": alb.green_target_group_arn}
+    return [
+        row
+        for role, kube in facts.kube.items()
+        for row in classify.classify(facts.region, kube, own[role], readiness)
+    ]
+
+
 def judge(facts: RegionFacts, params: UpgradeParams, share: int, now: datetime) -> ReadinessReport:
     """Facts in, a report out: every check's rows, the workloads' classes, the forward set."""
     region = params.region(facts.region)
     alb = _alb(region)
     readiness = params.readiness
     facts.share = share
-    workloads = [
-        row
-        for role, kube in facts.kube.items()
-        for row in classify.classify(
-            facts.region,
-            kube,
-            alb.blue_target_group_arn if role == "blue" else alb.green_target_group_arn,
-            readiness,
-        )
-    ]
+    workloads = _classified(facts, alb, readiness)
     rows = _unreadable(facts)
     rows += capacity.judge(facts, region, readiness, share, now)
     rows += traffic.judge_weights(facts, region, readiness)
@@ -312,16 +319,7 @@ def verify_plans(params: UpgradeParams, region: str, share: int) -> list[Finding
     alb = _alb(region_params)
     facts = RegionFacts(region=region, share=share)
     _read_kube(params, region_params, facts)
-    workloads = [
-        row
-        for role, kube in facts.kube.items()
-        for row in classify.classify(
-            region,
-            kube,
-            alb.blue_target_group_arn if role == "blue" else alb.green_target_group_arn,
-            params.readiness,
-        )
-    ]
+    workloads = _classified(facts, alb, params.readiness)
     rows = _unreadable(facts) + plans.verify(
         facts, params.readiness.cutover_plans, share, workloads
     )

@@ -281,47 +281,46 @@ def read_role(iam: Any, role_arn: str) -> Role | None:
     )
 
 
-def read_pod_identity(eks: Any, cluster: str) -> list[PodIdentityAssociation]:
-    rows = []
+def _token_pages(what: str, method: Callable[..., Any], key: str, **kwargs: Any) -> Iterator[Any]:
+    """EKS lists page with nextToken."""
     token: str | None = None
     while True:
-        page = call(
-            f"ListPodIdentityAssociations {cluster}",
-            eks.list_pod_identity_associations,
-            clusterName=cluster,
-            **({"nextToken": token} if token else {}),
-        )
-        for summary in page.get("associations", []):
-            detail = call(
-                f"DescribePodIdentityAssociation {cluster} {summary['associationId']}",
-                eks.describe_pod_identity_association,
-                clusterName=cluster,
-                associationId=summary["associationId"],
-            )["association"]
-            rows.append(
-                PodIdentityAssociation(
-                    detail["namespace"], detail["serviceAccount"], detail["roleArn"]
-                )
-            )
+        page = call(what, method, **kwargs, **({"nextToken": token} if token else {}))
+        yield from page.get(key, [])
         token = page.get("nextToken")
         if not token:
-            return rows
+            return
+
+
+def read_pod_identity(eks: Any, cluster: str) -> list[PodIdentityAssociation]:
+    rows = []
+    for summary in _token_pages(
+        f"ListPodIdentityAssociations {cluster}",
+        eks.list_pod_identity_associations,
+        "associations",
+        clusterName=cluster,
+    ):
+        detail = call(
+            f"DescribePodIdentityAssociation {cluster} {summary['associationId']}",
+            eks.describe_pod_identity_association,
+            clusterName=cluster,
+            associationId=summary["associationId"],
+        )["association"]
+        rows.append(
+            PodIdentityAssociation(detail["namespace"], detail["serviceAccount"], detail["roleArn"])
+        )
+    return rows
 
 
 def read_access_entries(eks: Any, cluster: str) -> list[str]:
-    entries: list[str] = []
-    token: str | None = None
-    while True:
-        page = call(
+    return list(
+        _token_pages(
             f"ListAccessEntries {cluster}",
             eks.list_access_entries,
+            "accessEntries",
             clusterName=cluster,
-            **({"nextToken": token} if token else {}),
         )
-        entries += page.get("accessEntries", [])
-        token = page.get("nextToken")
-        if not token:
-            return entries
+    )
 
 
 def read_guarded_groups(
