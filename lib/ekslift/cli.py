@@ -19,7 +19,14 @@ from rich.console import Console
 from rich.table import Table
 
 from ekslift import __version__, archive, runner
-from ekslift.errors import EXIT_GATE, EXIT_PASS, EXIT_TOOL, EXIT_USAGE, EksliftError
+from ekslift.errors import (
+    EXIT_GATE,
+    EXIT_PASS,
+    EXIT_TOOL,
+    EXIT_USAGE,
+    EksliftError,
+    InputError,
+)
 from ekslift.params import load_params
 
 # Piped output (CI logs) gets wide tables instead of rich's 80-column default.
@@ -178,6 +185,37 @@ def _cmd_inventory(args: argparse.Namespace) -> int:
     return EXIT_GATE if result.verdict == "fail" else EXIT_PASS
 
 
+def _cmd_readiness(args: argparse.Namespace) -> int:
+    from ekslift.gate import judge
+    from ekslift.readiness import check, check_estate
+    from ekslift.readiness.present import print_readiness
+    from ekslift.readiness.report import EstateReadiness
+
+    params = load_params(args.params)
+    known = [r.name for r in params.regions]
+    if args.region and args.region not in known:
+        raise InputError(
+            f"--region {args.region}: not in {args.params} (known: {', '.join(known)})"
+        )
+    if args.region:
+        estate = EstateReadiness([check(params, args.region, args.share)])
+    else:
+        estate = check_estate(params, args.share)
+    result = judge("readiness", estate.findings, params)
+    print_readiness(console, estate, result, args.output)
+    if estate.incomplete:
+        err.print(f"[red]could not reach:[/red] {'; '.join(estate.incomplete)}")
+        return EXIT_TOOL
+    return EXIT_GATE if result.verdict == "fail" else EXIT_PASS
+
+
+def _share(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError("a share is a percentage from 0 to 100")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ekslift", description="A reproducible, gated runbook for EKS upgrades."
@@ -223,6 +261,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", required=True)
     p.add_argument("-o", "--output", choices=["text", "json"], default="text")
     p.set_defaults(handler=_cmd_inventory)
+
+    p = sub.add_parser(
+        "readiness",
+        help="cutover readiness: can green take the next share, can blue take it back",
+    )
+    p.add_argument("--params", required=True)
+    p.add_argument(
+        "--share",
+        type=_share,
+        help="green's share to check for (default: the step after the ALB's current share)",
+    )
+    p.add_argument("--region", help="only this region")
+    p.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    p.set_defaults(handler=_cmd_readiness)
 
     _add_scan(sub)
     return parser

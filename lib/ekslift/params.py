@@ -100,11 +100,30 @@ class ClusterRef(_Strict):
     kube_context: str = Field(min_length=1)
 
 
+WEIGHTS_TAG = "ekslift.io/weights"
+"""The ownership contract on a listener or rule: `external` says the infrastructure code that
+owns it ignores its forward action (`ignore_changes`), `ekslift` that only ekslift writes it."""
+
+
 class AlbTraffic(_Strict):
     listener_arn: ListenerArn
     rule_arn: RuleArn | None = None
     blue_target_group_arn: TargetGroupArn
     green_target_group_arn: TargetGroupArn
+    # Who writes the weighted forward action: `infrastructure` (Terraform/CDK owns the
+    # listener and must ignore the weights) or `ekslift` (a rule only ekslift writes).
+    owner: Literal["infrastructure", "ekslift"] = "infrastructure"
+    # Other listeners or rules forwarding to blue's target group that move with this one;
+    # readiness finds them all anyway and reports the ones not declared here.
+    extra_forward_actions: list[ListenerArn | RuleArn] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _distinct_groups(self) -> AlbTraffic:
+        if self.blue_target_group_arn == self.green_target_group_arn:
+            raise ValueError(
+                "blue and green need their own target groups (weights move between them)"
+            )
+        return self
 
 
 class Route53Traffic(_Strict):
@@ -186,6 +205,81 @@ class ScanParams(_Strict):
     extra_facts: list[str] = Field(default_factory=list)
 
 
+def _share(value: int) -> int:
+    if not 0 <= value <= 100:
+        raise ValueError(f"a share of traffic is a percentage from 0 to 100, got {value}")
+    return value
+
+
+Share = Annotated[int, AfterValidator(_share)]
+WorkloadRef = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]*/[a-z0-9][a-z0-9.-]*$")]
+SecurityGroupId = Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]
+
+
+class CronJobPlan(_Strict):
+    """CronJobs run in one colour at a time: suspended on green below `green_from`, and
+    suspended on blue from it on (a job running twice double-bills or double-mails)."""
+
+    green_from: Share = 100
+
+
+class ConsumerPlan(_Strict):
+    """Queue consumers (KEDA ScaledObjects/ScaledJobs or labelled workloads) do not follow
+    ALB weights: paused on green (0 replicas) below `green_from`, paused on blue from
+    `blue_paused_from` on."""
+
+    green_from: Share = 50
+    blue_paused_from: Share = 100
+
+
+class ExternalDnsPlan(_Strict):
+    """external-dns in both colours fights over records unless each owns its own TXT owner
+    id and neither deletes what it does not own."""
+
+    distinct_owner_ids: Literal[True] = True
+    policy: Literal["upsert-only"] = "upsert-only"
+
+
+class SideEffectPlan(_Strict):
+    """Controllers acting outside the cluster run on green only from `green_from` on, and on
+    blue only below it."""
+
+    green_from: Share = 100
+
+
+class StatefulPlan(_Strict):
+    """Volume-backed StatefulSets keep their data per cluster: how it follows the cutover
+    cannot be read from the clusters, so the plan says it in words someone signs."""
+
+    note: str = Field(min_length=10)
+
+
+class CutoverPlans(_Strict):
+    cronjobs: CronJobPlan | None = None
+    consumers: ConsumerPlan | None = None
+    external_dns: ExternalDnsPlan | None = None
+    side_effect_controllers: SideEffectPlan | None = None
+    stateful: StatefulPlan | None = None
+
+
+class ReadinessParams(_Strict):
+    """Cutover readiness (step 1 reports it, step 4 re-checks it before every weight change)."""
+
+    min_healthy_per_az: int = Field(default=2, ge=1)
+    peak_lookback_days: int = Field(default=7, ge=1, le=14)
+    rollback_window_minutes: int = Field(default=60, ge=0)
+    # A client pinned longer than this is not moved back by a rollback (default: the soak).
+    max_stickiness_seconds: int | None = Field(default=None, ge=0)
+    trust_policy_size_limit: int = Field(default=2048, ge=512, le=10240)
+    # Deployments on the request path besides those the TargetGroupBinding's Service selects.
+    request_path: list[WorkloadRef] = Field(default_factory=list)
+    database_security_groups: list[SecurityGroupId] = Field(default_factory=list)
+    side_effect_controllers: list[WorkloadRef] = Field(default_factory=list)
+    # Access entries green need not have (fnmatch patterns of principal ARNs).
+    access_entries_ignore: list[str] = Field(default_factory=list)
+    cutover_plans: CutoverPlans = CutoverPlans()
+
+
 class Waiver(_Strict):
     """An accepted finding: a blocker that a named person decided to live with, and why."""
 
@@ -213,6 +307,7 @@ class UpgradeParams(_Strict):
     metrics: MetricsParams = MetricsParams()
     chart_repositories: list[ChartRepository] = Field(default_factory=list)
     scan: ScanParams = ScanParams()
+    readiness: ReadinessParams = ReadinessParams()
     waivers: list[Waiver] = Field(default_factory=list)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 

@@ -38,7 +38,7 @@ import botocore.session
 from botocore.exceptions import UnknownServiceError
 from moto.server import ThreadedMotoServer
 
-from ekslift_sandbox import cloudwatch_extra, eks_extra
+from ekslift_sandbox import cloudwatch_extra, eks_extra, podidentity_extra, quotas_extra
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +292,9 @@ class AwsSandbox:
     def start(self) -> AwsSandbox:
         eks_extra.install()
         cloudwatch_extra.install()
+        # cutover readiness (issue 10): Pod Identity and Service Quotas
+        podidentity_extra.install()
+        quotas_extra.install()
         if self._quiet:
             # moto's request handler logs every request through werkzeug's logger.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -337,6 +340,8 @@ class AwsSandbox:
 
     def _reset_extras(self) -> None:
         self.eks.reset()
+        podidentity_extra.STATE.reset()
+        quotas_extra.STATE.reset()
         self.faults.clear()
 
     def __enter__(self) -> AwsSandbox:

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from ekslift.atomic import write_text_atomic
 from ekslift.charts.helm import Helm
-from ekslift_sandbox import scenario, seed
+from ekslift_sandbox import readiness_seed, scenario, seed
 from ekslift_sandbox.awsserver import AwsSandbox
 from ekslift_sandbox.chartrepo import REPO_NAME, serve_chart_repo
 from ekslift_sandbox.control import STATE, SandboxState
@@ -84,17 +84,24 @@ def build(
     now = datetime.now(UTC)
     albs = {}
     for region in sorted({s.region for s in specs}):
-        vpc, subnets = seed.network(seed.client("ec2", region, aws.url), region)
-        for spec in (s for s in specs if s.region == region):
-            seed.seed_eks(spec, aws.url, subnets, aws.eks)
+        ec2 = seed.client("ec2", region, aws.url)
+        vpc, subnets = seed.network(ec2, region)
+        in_region = [s for s in specs if s.region == region]
+        # cutover readiness (issue 10): each cluster's subnets, security group and NAT egress
+        nets = readiness_seed.networks(ec2, region, vpc, subnets, in_region)
+        for spec in in_region:
+            net = nets[spec.name]
+            seed.seed_eks(spec, aws.url, net.subnets, aws.eks, net.security_groups)
         key = _REGION_KEYS[region]
         alb = seed.seed_load_balancer(region, key.lower(), aws.url, vpc, subnets)
         seed.seed_alb_metrics(region, aws.url, alb, flavour == "regress", now)
+        readiness_seed.seed_region(region, aws.url, vpc, alb, specs, nets, servers, aws.eks, now)
         albs[region] = alb
         env[f"EKSLIFT_SANDBOX_{key}_LISTENER_ARN"] = alb["listener"]
         env[f"EKSLIFT_SANDBOX_{key}_BLUE_TG_ARN"] = alb["blue"]
         env[f"EKSLIFT_SANDBOX_{key}_GREEN_TG_ARN"] = alb["green"]
     env["EKSLIFT_SANDBOX_ZONE_ID"] = seed.seed_route53(aws.url, albs)
+    readiness_seed.seed_management(servers[mgmt.name])
     prometheus = start_if_installed(state_dir / "prometheus", specs, flavour == "regress", now)
     if prometheus is not None:
         running.append(prometheus)

@@ -602,6 +602,14 @@ class EksExtraState:
             if upgrade_policy:
                 support_type = upgrade_policy.get("supportType", SUPPORT_TYPE_EXTENDED)
                 setattr(cluster, _UPGRADE_POLICY, {"supportType": support_type})
+            # moto gives every cluster of a process the same OIDC issuer; EKS gives each its
+            # own (32 upper-case hex digits), which IAM trust policies tell apart.
+            cluster.identity = {
+                "oidc": {
+                    "issuer": f"https://oidc.eks.{region}.amazonaws.com/id/"
+                    + uuid.uuid4().hex.upper()
+                }
+            }
 
     def on_nodegroup_created(
         self,

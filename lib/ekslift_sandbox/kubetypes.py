@@ -1026,3 +1026,50 @@ SCENARIO_CUSTOM_TYPES: tuple[ResourceType, ...] = (
 )
 """Current versions of the add-on APIs the scenario uses; old versions (``*_V1BETA1``) are
 registered per cluster when it should still serve a deprecated add-on API."""
+
+
+# --- cutover readiness (issue 10): the AWS Load Balancer Controller's binding, KEDA, and
+# Argo CD's AppProject (where sync windows live) ---------------------------------------
+
+TARGET_GROUP_BINDING = custom_type(
+    "elbv2.k8s.aws/v1beta1",
+    "TargetGroupBinding",
+    "targetgroupbindings",
+    categories=("all",),
+    columns=(
+        path_column("Service-Name", ".spec.serviceRef.name"),
+        path_column("Service-Port", ".spec.serviceRef.port"),
+        path_column("Target-Type", ".spec.targetType"),
+        path_column("ARN", ".spec.targetGroupARN", priority=1),
+    ),
+)
+KEDA_SCALED_OBJECT = custom_type(
+    "keda.sh/v1alpha1",
+    "ScaledObject",
+    "scaledobjects",
+    short_names=("so",),
+    columns=(
+        path_column("ScaleTargetName", ".spec.scaleTargetRef.name"),
+        path_column("Min", ".spec.minReplicaCount", type="integer"),
+        path_column("Max", ".spec.maxReplicaCount", type="integer"),
+    ),
+)
+KEDA_SCALED_JOB = custom_type(
+    "keda.sh/v1alpha1",
+    "ScaledJob",
+    "scaledjobs",
+    short_names=("sj",),
+    columns=(path_column("Max", ".spec.maxReplicaCount", type="integer"),),
+)
+ARGO_APP_PROJECT = custom_type(
+    "argoproj.io/v1alpha1",
+    "AppProject",
+    "appprojects",
+    short_names=("appproj", "appprojs"),
+)
+READINESS_TYPES: tuple[ResourceType, ...] = (
+    TARGET_GROUP_BINDING,
+    KEDA_SCALED_OBJECT,
+    KEDA_SCALED_JOB,
+)
+"""Served by every service cluster; the management cluster serves ARGO_APP_PROJECT."""

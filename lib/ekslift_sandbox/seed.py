@@ -49,13 +49,19 @@ def network(ec2: Any, region: str) -> tuple[str, list[str]]:
     return vpc, subnets
 
 
-def seed_eks(spec: ClusterSpec, endpoint: str, subnets: list[str], extras: EksExtraState) -> None:
+def seed_eks(
+    spec: ClusterSpec,
+    endpoint: str,
+    subnets: list[str],
+    extras: EksExtraState,
+    security_groups: list[str] | None = None,
+) -> None:
     eks = client("eks", spec.region, endpoint)
     eks.create_cluster(
         name=spec.name,
         version=spec.upgraded_from or spec.version,
         roleArn=ROLE_ARN,
-        resourcesVpcConfig={"subnetIds": subnets},
+        resourcesVpcConfig={"subnetIds": subnets, "securityGroupIds": security_groups or []},
         upgradePolicy={"supportType": "EXTENDED"},
     )
     for name, version in spec.addons_before_upgrade:

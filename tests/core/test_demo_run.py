@@ -67,6 +67,12 @@ def test_archive_is_complete_and_hashes_match(demo_run) -> None:
     assert "Blue/green parity" in html and "<img" in html
     result = json.loads((run_dir / "results" / "01-inventory.json").read_text())
     assert result["schema_version"] == 1 and result["verdict"] == "warn"
+    # Cutover readiness is part of step 1's gate: its seeded blockers are there, waived.
+    waived = {w["finding_id"] for w in result["waivers"]}
+    readiness = {f["id"] for f in result["findings"] if f["id"].startswith("readiness/")}
+    assert "readiness/us-east-1/trust-policy/photos/photo-api" in readiness & waived
+    assert "artefacts/01-inventory/readiness.csv" in manifest.files
+    assert "Cutover readiness" in html
 
 
 def test_step_2_scans_the_demo_manifests_with_paths_as_written(demo_run) -> None:

@@ -62,6 +62,11 @@ def test_the_layers_hold_today(lib_copy: Path) -> None:
         ("ekslift/kube.py", "import ekslift_sandbox.control  # noqa", "never imports the sandbox"),
         ("ekslift/apiscan/judge.py", "import ekslift.inventory.eks  # noqa", "steps never import"),
         ("ekslift/gate.py", "import ekslift.runner  # noqa", "CLI above runner above steps"),
+        (
+            "ekslift/inventory/judge.py",
+            "import ekslift.readiness.check  # noqa",
+            "CLI above runner above steps",
+        ),
     ],
 )
 def test_a_forbidden_import_breaks_the_lint(

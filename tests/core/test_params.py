@@ -128,7 +128,7 @@ def test_demo_file_is_valid_with_sandbox_variables(monkeypatch) -> None:
     for key in ("APNE1", "USE1"):
         monkeypatch.setenv(f"EKSLIFT_SANDBOX_{key}_LISTENER_ARN", LISTENER)
         monkeypatch.setenv(f"EKSLIFT_SANDBOX_{key}_BLUE_TG_ARN", TG)
-        monkeypatch.setenv(f"EKSLIFT_SANDBOX_{key}_GREEN_TG_ARN", TG)
+        monkeypatch.setenv(f"EKSLIFT_SANDBOX_{key}_GREEN_TG_ARN", TG.replace("blue", "green"))
     monkeypatch.setenv("EKSLIFT_CHART_REPO_URL", "http://127.0.0.1:1/")
     params = load_params("params/demo.yaml")
     assert {r.name for r in params.regions} == {"ap-northeast-1", "us-east-1"}
