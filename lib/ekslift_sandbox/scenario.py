@@ -781,21 +781,29 @@ def _add_api_evidence(seed: KubeSeed, spec: ClusterSpec) -> None:
     )
     if spec.role != "green" or spec.region != "ap-northeast-1":
         return
-    # Flux (server-side apply: no last-applied annotation) applied photo-api's HPA through
-    # autoscaling/v2beta2 two days ago, and will again: a blocker only managedFields show.
+    # Flux (server-side apply: no last-applied annotation) applied search-indexer's HPA
+    # through autoscaling/v2beta2 two days ago, and will again: a blocker only managedFields
+    # show. (photo-api's HPAs belong to the readiness seeds.)
     recent = datetime.now(UTC) - timedelta(days=2)
     seed.objects.append(
         k.with_managed_fields(
-            k.hpa(SERVICE_NAMESPACE, "photo-api", "photo-api", created=_EPOCH),
+            k.hpa(SERVICE_NAMESPACE, "search-indexer", "search-indexer", created=_EPOCH),
             k.managed_field("kustomize-controller", "autoscaling/v2beta2", recent),
             k.managed_field("kube-controller-manager", "autoscaling/v2", recent, "Update"),
         )
     )
     # A one-off apply of report-export through batch/v1beta1 long ago: a warning naming the
-    # manager and its time (the API is still reported as removed).
+    # manager and its time (the API is still reported as removed). Suspended on green, as
+    # the demo's cutover plan wants every CronJob there until 100 %.
     seed.objects.append(
         k.with_managed_fields(
-            k.cronjob(SERVICE_NAMESPACE, "report-export", schedule="0 5 * * *", created=_EPOCH),
+            k.cronjob(
+                SERVICE_NAMESPACE,
+                "report-export",
+                schedule="0 5 * * *",
+                suspend=True,
+                created=_EPOCH,
+            ),
             k.managed_field("deploy-bot", "batch/v1beta1", _EPOCH - timedelta(days=400)),
         )
     )

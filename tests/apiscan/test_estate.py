@@ -94,7 +94,7 @@ def test_live_served_version_finds_the_karpenter_v1beta1_nodepool(scan: EstateSc
 
 
 def test_managed_fields_and_crd_storage_on_green(scan: EstateScan) -> None:
-    [hpa] = _rows(scan, cluster=GREEN, kind="HorizontalPodAutoscaler", name="photo-api")
+    [hpa] = _rows(scan, cluster=GREEN, kind="HorizontalPodAutoscaler", name="search-indexer")
     assert hpa.lead.source == "managed-fields" and not hpa.stale_only
     assert hpa.lead.extra["manager"] == "kustomize-controller"
     [export] = _rows(scan, cluster=GREEN, kind="CronJob", name="report-export")
