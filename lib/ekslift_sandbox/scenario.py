@@ -720,7 +720,7 @@ SEEDED_API_BLOCKERS = frozenset(
         "api-scan/ap-northeast-1/photos-apne1-green/helm-release/PodDisruptionBudget/photos/redis/"
         "policy/v1beta1",
         "api-scan/ap-northeast-1/photos-apne1-green/managed-fields/HorizontalPodAutoscaler/photos/"
-        "photo-api/autoscaling/v2beta2",
+        "search-indexer/autoscaling/v2beta2",
         "api-scan/ap-northeast-1/photos-apne1-green/crd-storage/CustomResourceDefinition/-/"
         "certificates.cert-manager.io/cert-manager.io/v1alpha2",
         # blue: redeployed to green (or calling it), and green does not show it migrated
