@@ -56,7 +56,7 @@ def seed_eks(spec: ClusterSpec, endpoint: str, subnets: list[str], extras: EksEx
         version=spec.upgraded_from or spec.version,
         roleArn=ROLE_ARN,
         resourcesVpcConfig={"subnetIds": subnets},
-        upgradePolicy={"supportType": "EXTENDED"},
+        upgradePolicy={"supportType": spec.support_type},
     )
     for name, version in spec.addons_before_upgrade:
         eks.create_addon(clusterName=spec.name, addonName=name, addonVersion=version)

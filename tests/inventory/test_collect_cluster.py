@@ -23,7 +23,9 @@ def params(sandbox):
 def test_one_cluster_equals_its_entry_in_the_full_inventory(params) -> None:
     alone = collect_cluster(params, "ap-northeast-1", "green", today=TODAY)
     full = collect(params, today=TODAY)
-    (entry,) = [c for c in full.clusters if c.cluster and c.cluster.where.context == "photos-apne1-green"]
+    (entry,) = [
+        c for c in full.clusters if c.cluster and c.cluster.where.context == "photos-apne1-green"
+    ]
     assert alone == entry
     assert not alone.problems
     assert sum(w.pods for w in alone.workloads) > 0
