@@ -392,6 +392,18 @@ def test_unknown_kubelet_version_is_not_a_pass() -> None:
     assert ids(judge.cluster_findings(inv, "1.35")) == {"kubelet-skew/self-managed/x": "blocker"}
 
 
+def test_one_owner_mid_rollout_is_one_finding_per_rule() -> None:
+    inv = inventory(
+        GREEN,
+        nodes=[
+            nodes(GREEN, "self-managed", "gpu", "v1.30.9", AL2, CONTAINERD_1),
+            nodes(GREEN, "self-managed", "gpu", "v1.31.9", AL2, CONTAINERD_1),
+        ],
+    )
+    found = judge.cluster_findings(inv, "1.35")
+    assert len(found) == len({f.id for f in found}) == 4
+
+
 def test_waivers_keep_matching_whatever_the_strategy() -> None:
     """Ids carry region, cluster, rule and object, never the strategy or severity."""
     params = parse_params(
@@ -500,3 +512,38 @@ def test_parity_beyond_deployments() -> None:
 def test_addon_versions_sort_by_number_not_text() -> None:
     versions = ["v1.9.0-eksbuild.3", "v1.20.4-eksbuild.2", "v1.20.4-eksbuild.10"]
     assert max(versions, key=addon_version_key) == "v1.20.4-eksbuild.10"
+
+
+def test_parity_pairs_clusters_by_region_not_by_eks_name() -> None:
+    from ekslift.inventory.collect import parity_gaps
+
+    params = parse_params(
+        {
+            "name": "t",
+            "environment": "test",
+            "target_version": "1.35",
+            "regions": [
+                {
+                    "name": name,
+                    "blue": {"eks_cluster": "photos-blue", "kube_context": f"{name}-b"},
+                    "green": {"eks_cluster": "photos-green", "kube_context": f"{name}-g"},
+                }
+                for name in ("us-east-1", "eu-west-1")
+            ],
+        },
+        "p.yaml",
+    )
+
+    def at(region: str, role: str, objects: dict) -> ClusterInventory:
+        where = EstateCluster(region, role, f"photos-{role}", f"{region}-{role[0]}")  # type: ignore[arg-type]
+        return inventory(where, objects=objects)
+
+    cron = {"cronjob": {("photos", "report"): ""}}
+    clusters = [
+        at("us-east-1", "blue", cron),
+        at("us-east-1", "green", {}),
+        at("eu-west-1", "blue", {}),
+        at("eu-west-1", "green", cron),
+    ]
+    gaps = parity_gaps(params, clusters, [])
+    assert [(g.region, g.kind, g.name) for g in gaps] == [("us-east-1", "cronjob", "photos/report")]

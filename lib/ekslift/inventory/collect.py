@@ -221,18 +221,7 @@ def collect(params: UpgradeParams, *, today: date | None = None) -> Inventory:
         apps_job = pool.submit(_read_argocd, params)
         clusters = [job.result() for job in jobs]
         apps, argocd_problem, argocd_unreachable = apps_job.result()
-    gaps: list[ParityGap] = []
-    by_cluster = {c.cluster.where.cluster: c for c in clusters if c.cluster}
-    for region in params.regions:
-        if region.green is None:
-            continue  # in place: one cluster, nothing to compare it with
-        gaps += parity.app_gaps(region.name, apps)
-        blue, green = (
-            by_cluster.get(region.blue.eks_cluster),
-            by_cluster.get(region.green.eks_cluster),
-        )
-        if blue and green:
-            gaps += parity.cluster_gaps(region.name, blue, green)
+    gaps = parity_gaps(params, clusters, apps)
     findings = [f for c in clusters for f in judge.cluster_findings(c, target)]
     findings += [f for c in clusters if c.cluster is None for f in _unreadable(c)]
     findings += judge.parity_findings(gaps)
@@ -251,6 +240,23 @@ def collect(params: UpgradeParams, *, today: date | None = None) -> Inventory:
         incomplete.append("Argo CD (Applications)")
     plan = [row for c in clusters for row in judge.hop_plan(c, target)]
     return Inventory(target, today, clusters, apps, gaps, calendar, plan, findings, incomplete)
+
+
+def parity_gaps(
+    params: UpgradeParams, clusters: list[ClusterInventory], apps: list[ArgoAppRow]
+) -> list[ParityGap]:
+    """Blue against green in each blue-green region, matched by region and role: EKS names
+    are unique per region only, so two regions may both have a `photos-blue`."""
+    by_role = {(c.cluster.where.region, c.cluster.where.role): c for c in clusters if c.cluster}
+    gaps: list[ParityGap] = []
+    for region in params.regions:
+        if region.strategy != "blue-green":
+            continue  # in place: one cluster, nothing to compare it with
+        gaps += parity.app_gaps(region.name, apps)
+        blue, green = by_role.get((region.name, "blue")), by_role.get((region.name, "green"))
+        if blue and green:
+            gaps += parity.cluster_gaps(region.name, blue, green)
+    return gaps
 
 
 def _unreadable(inv: ClusterInventory) -> list[Finding]:

@@ -131,14 +131,30 @@ def _judged(inv: ClusterInventory, target: str) -> list[_Placed]:
     if inv.cluster is None:
         return []
     path = path_of(inv, target)
-    return [
-        *_version_rules(inv, target),
-        *_node_rules(inv, target, path),
-        *_addon_rules(inv, target, path),
-        *_insight_rules(inv, path),
-        *_pdb_rules(inv, path),
-        *(_Placed(f) for f in _unreadable(inv)),
-    ]
+    return _one_per_id(
+        [
+            *_version_rules(inv, target),
+            *_node_rules(inv, target, path),
+            *_addon_rules(inv, target, path),
+            *_insight_rules(inv, path),
+            *_pdb_rules(inv, path),
+            *(_Placed(f) for f in _unreadable(inv)),
+        ]
+    )
+
+
+_RANK = {"blocker": 0, "warning": 1, "info": 2}
+
+
+def _one_per_id(placed: list[_Placed]) -> list[_Placed]:
+    """One finding per id, the most severe: nodes of one owner mid-rollout come in several
+    groups (two kubelets, two AMIs), and a waiver names the owner once."""
+    kept: dict[str, _Placed] = {}
+    for item in placed:
+        seen = kept.get(item.finding.id)
+        if seen is None or _RANK[item.finding.severity] < _RANK[seen.finding.severity]:
+            kept[item.finding.id] = item
+    return list(kept.values())
 
 
 def _version_rules(inv: ClusterInventory, target: str) -> list[_Placed]:
