@@ -27,6 +27,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -36,7 +37,13 @@ from ekslift.errors import InputError
 from ekslift.versions import VersionError, minor_text, parse_minor
 
 SCHEMA_VERSION: Final = 1
+Strategy = Literal["blue-green", "in-place"]
+ClusterRole = Literal["blue", "green", "in-place"]
+"""A cluster's part in its region's upgrade: blue/green for a blue-green region; the one
+cluster of an in-place region is `in-place` (current and upgraded at once), so rules that
+judge "the cluster that will run the target" cannot mistake it for a retiring blue."""
 Color = Literal["blue", "green"]
+"""One side of a blue-green region: a cluster and its target group behind the ALB."""
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ARN = {
@@ -156,10 +163,16 @@ class TrafficSettings(_Strict):
 
 
 class RegionParams(_Strict):
+    """One region: two clusters side by side (blue-green), or one upgraded in place.
+
+    In place, `blue` names the one cluster (it is what runs today) and `green` is absent;
+    it is upgraded one minor at a time and has no traffic to shift.
+    """
+
     name: str
-    strategy: Literal["blue-green"] = "blue-green"
+    strategy: Strategy = "blue-green"
     blue: ClusterRef
-    green: ClusterRef
+    green: ClusterRef | None = Field(default=None, validate_default=True)
     traffic: TrafficSettings | None = None
 
     @field_validator("name")
@@ -169,7 +182,32 @@ class RegionParams(_Strict):
             raise ValueError(f"expected an AWS region such as 'us-east-1', got {name!r}")
         return name
 
-    def clusters(self) -> dict[Color, ClusterRef]:
+    @field_validator("green", mode="after")
+    @classmethod
+    def _green_fits_the_strategy(cls, green: ClusterRef | None, info: ValidationInfo) -> Any:
+        strategy = info.data.get("strategy", "blue-green")
+        if strategy == "blue-green" and green is None:
+            raise ValueError(
+                "required for strategy blue-green (or set strategy: in-place to upgrade "
+                "the 'blue' cluster where it stands)"
+            )
+        if strategy == "in-place" and green is not None:
+            raise ValueError(
+                "strategy in-place upgrades the one cluster named by 'blue': remove 'green' "
+                "(or use strategy blue-green)"
+            )
+        return green
+
+    @field_validator("traffic", mode="after")
+    @classmethod
+    def _traffic_fits_the_strategy(cls, traffic: Any, info: ValidationInfo) -> Any:
+        if info.data.get("strategy") == "in-place" and traffic is not None:
+            raise ValueError("strategy in-place shifts no traffic: remove 'traffic'")
+        return traffic
+
+    def clusters(self) -> dict[ClusterRole, ClusterRef]:
+        if self.green is None:
+            return {"in-place": self.blue}
         return {"blue": self.blue, "green": self.green}
 
 
@@ -336,7 +374,8 @@ class UpgradeParams(_Strict):
         raise KeyError(f"region {name!r} is not in the parameters (known: {known})")
 
 
-def _expand(node: Any, path: str, missing: list[str]) -> Any:
+def _expand(node: Any, path: str, missing: list[tuple[str, str]]) -> Any:
+    """Substitute `${VAR}`s; each unset one is noted as (key path, problem) in `missing`."""
     if isinstance(node, dict):
         return {k: _expand(v, f"{path}.{k}" if path else str(k), missing) for k, v in node.items()}
     if isinstance(node, list):
@@ -347,8 +386,11 @@ def _expand(node: Any, path: str, missing: list[str]) -> Any:
             value = os.environ.get(match.group(1)) or match.group(2)
             if value is None:
                 missing.append(
-                    f"{path}: environment variable {match.group(1)} is not set "
-                    '(for the sandbox: eval "$(ekslift sandbox env)")'
+                    (
+                        path,
+                        f"{path}: environment variable {match.group(1)} is not set "
+                        '(for the sandbox: eval "$(ekslift sandbox env)")',
+                    )
                 )
                 return match.group(0)
             return value
@@ -383,16 +425,22 @@ def parse_params(data: Any, source: Path | str) -> UpgradeParams:
         raise ParamsError(
             source, [f"(top level): expected a mapping of keys, got {type(data).__name__}"]
         )
-    missing: list[str] = []
+    missing: list[tuple[str, str]] = []
     expanded = _expand(data, "", missing)
-    if missing:
-        raise ParamsError(source, missing)
+    unset_at = {path for path, _ in missing}
     try:
         params = UpgradeParams.model_validate(expanded)
     except ValidationError as exc:
+        # Every problem at once: unset variables and schema errors together, except the
+        # schema's complaint about a `${VAR}` left unexpanded (the variable is the problem).
+        schema = [f"{_location(e['loc'])}: {_describe(e)}" for e in exc.errors()]
         raise ParamsError(
-            source, [f"{_location(e['loc'])}: {_describe(e)}" for e in exc.errors()]
+            source,
+            [problem for _, problem in missing]
+            + [p for p in schema if p.split(": ", 1)[0] not in unset_at],
         ) from exc
+    if missing:
+        raise ParamsError(source, [problem for _, problem in missing])
     return params
 
 
