@@ -679,17 +679,10 @@ def _networking_addons(spec: ClusterSpec, node_names: list[str]) -> list[dict[st
 
 
 def _inventory_seeds(spec: ClusterSpec, seed: KubeSeed) -> list[dict[str, Any]]:
-    """Karpenter node classes, IRSA, an IngressClass, and what only blue has (parity)."""
+    """Karpenter node classes, an IngressClass, and what only blue has (parity)."""
+    # photo-api's ServiceAccount (IRSA, without its annotation where `irsa_annotated` is
+    # false) is seeded with the readiness seeds, which check its role's trust policy.
     objects: list[dict[str, Any]] = [k.ingress_class("alb", created=_EPOCH)]
-    role = f"arn:aws:iam::123456789012:role/photo-api-{spec.short}"
-    objects.append(
-        k.service_account(
-            SERVICE_NAMESPACE,
-            "photo-api",
-            annotations={"eks.amazonaws.com/role-arn": role} if spec.irsa_annotated else None,
-            created=_EPOCH,
-        )
-    )
     if spec.nodeclasses:
         seed.types.append(KARPENTER_EC2NODECLASS)
         if not spec.serves_karpenter_v1beta1:
