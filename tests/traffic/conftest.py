@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,13 @@ def _weights(actions: list[dict[str, Any]]) -> dict[str, int]:
     return {g["TargetGroupArn"]: g["Weight"] for g in forward["ForwardConfig"]["TargetGroups"]}
 
 
-def seed_estate(url: str, tmp: Path, **traffic: Any) -> Estate:
+def seed_estate(
+    url: str,
+    tmp: Path,
+    shift: dict[str, Any] | None = None,
+    regress: bool = False,
+    **traffic: Any,
+) -> Estate:
     """An ALB (listener forwarding 100/0 plus a sticky host rule naming only blue) and an
     internal ALB whose listener names blue too: three forward actions in one set."""
     short = f"t{next(_names)}"
@@ -134,12 +141,19 @@ def seed_estate(url: str, tmp: Path, **traffic: Any) -> Estate:
                 },
             }
         ],
-        "shift": {"poll_seconds": 0.3, "baseline_request_rate": 50, "baseline_error_rate": 0.001},
+        "shift": {
+            "poll_seconds": 0.3,
+            "baseline_request_rate": 50,
+            "baseline_error_rate": 0.001,
+            **(shift or {}),
+        },
     }
     params_path = tmp / "params.yaml"
     params_path.write_text(yaml.safe_dump(data))
     params = load_params(params_path)
     write_approval(params, params_path, APPROVER, "tests")
+    if shift and shift.get("metrics_source") == "cloudwatch-replay":
+        seed.seed_alb_metrics(REGION, url, alb, regress, datetime.now(UTC))
     return Estate(url, params, params_path, run_dir, alb, rule, internal_listener)
 
 
@@ -185,3 +199,11 @@ def services(estate: Estate, **overrides: Any) -> Services:
 
 def shift(estate: Estate, **overrides: Any) -> Shift:
     return Shift(estate.params, estate.state(), services(estate, **overrides), "tester")
+
+
+# The demo's judge on replayed CloudWatch history (params/demo.yaml's `shift`).
+REPLAY = {
+    "metrics_source": "cloudwatch-replay",
+    "replay_minutes": 180,
+    "judge": {"error_kinds": ["target_5xx"], "quantiles": [], "min_error_difference": 0.005},
+}

@@ -30,10 +30,11 @@ class Approval:
 
 
 def approval_path(params: UpgradeParams) -> Path:
+    """The configured file (relative to the parameter file), else beside the runs."""
     configured = params.shift.approval.file
     if configured:
         return params.resolve_path(configured)
-    return params.resolve_path(f"{params.archive_dir}/approvals/{params.name}.json")
+    return Path(params.archive_dir).resolve() / "approvals" / f"{params.name}.json"
 
 
 def params_digest(params_path: Path) -> str:

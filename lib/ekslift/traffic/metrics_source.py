@@ -119,7 +119,7 @@ class CloudWatchAlb:
         return Window(
             start=start,
             green_weight=np.full(minutes, share),
-            blue=colour("blue") if share < 1 else None,
+            blue=colour("blue"),
             green=colour("green"),
             elb_5xx=found["elb5xx"],
             region=region.name,
