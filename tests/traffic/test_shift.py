@@ -225,7 +225,6 @@ def test_resume_continues_from_what_aws_shows(estate: Estate) -> None:
 
     # A process wrote its intent of 25 % and died after the listener's write only.
     state, alb = estate.state(), estate.region.traffic.alb
-    assert shift(estate, judge=passing_judge(fail_at=())).run_region  # services build
     found = read_forward_set("us-east-1", alb)
     for action in found.actions:
         actions.write_share("us-east-1", action, alb, 5)
@@ -327,3 +326,18 @@ def test_sigterm_mid_soak_rolls_back(estate: Estate) -> None:
 
 def test_env_is_untouched() -> None:
     assert "AWS_CREDENTIAL_EXPIRATION" in os.environ
+
+
+def test_a_hand_rollback_is_not_undone_by_a_resume(estate: Estate) -> None:
+    from ekslift.traffic import actions
+
+    state, alb = estate.state(), estate.region.traffic.alb
+    for action in read_forward_set("us-east-1", alb).actions:
+        actions.write_share("us-east-1", action, alb, 25)
+    after = read_forward_set("us-east-1", alb)
+    state.append("applied", "us-east-1", share=25, snapshot=after.snapshot(), digest=after.digest())
+    for action in after.actions:  # the drill: the operator pastes the printed calls
+        actions.write_share("us-east-1", action, alb, 0)
+    outcome = shift(estate).run()[0]
+    assert outcome.status == "stopped" and "changed outside this shift" in outcome.reason
+    assert estate.green_shares() == {0}

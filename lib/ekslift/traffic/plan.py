@@ -89,8 +89,13 @@ def baseline(
 def _judged(params: UpgradeParams, rates: Baseline | None) -> dict[int, SoakStep]:
     if rates is None:
         return {}
+    settings = params.shift.judge
+    if not settings.quantiles:
+        # plan_soaks sizes its tail floor over the quantiles and fails on none (judge
+        # branch); with latency not judged, the median's floor is the mildest stand-in.
+        settings = settings.model_copy(update={"quantiles": (0.5,)})
     rows = plan_soaks(
-        rates.request_rate, rates.error_rate, params.shift.judge, regions=len(region_order(params))
+        rates.request_rate, rates.error_rate, settings, regions=len(region_order(params))
     )
     return {round(row.share * 100): row for row in rows}
 

@@ -292,7 +292,9 @@ def resume_point(
             return ResumePoint("continue", share, f"the write of {intent} % had not happened")
         return ResumePoint("stop", share, "the forward actions differ from the state file")
     if view.snapshot is not None and (
-        share is None or not same_set(current, view.snapshot, alb, share)
+        share is None
+        or share != view.applied_share
+        or not same_set(current, view.snapshot, alb, share)
     ):
         return ResumePoint("stop", share, "a forward action was changed outside this shift")
     if share is None:
