@@ -148,6 +148,7 @@ def seed_estate(
             **(shift or {}),
         },
     }
+    tmp.mkdir(parents=True, exist_ok=True)
     params_path = tmp / "params.yaml"
     params_path.write_text(yaml.safe_dump(data))
     params = load_params(params_path)

@@ -341,3 +341,27 @@ def test_a_hand_rollback_is_not_undone_by_a_resume(estate: Estate) -> None:
     outcome = shift(estate).run()[0]
     assert outcome.status == "stopped" and "changed outside this shift" in outcome.reason
     assert estate.green_shares() == {0}
+
+
+def test_a_watched_hold_goes_on_when_released_and_back_when_not(aws_sandbox, tmp_path) -> None:
+    import threading
+
+    from tests.traffic.conftest import seed_estate
+
+    hold = {"mode": "watched", "max_seconds": 3}
+    unreleased = seed_estate(aws_sandbox.url, tmp_path / "a", hold=hold)
+    outcome = shift(unreleased).run()[0]
+    assert outcome.status == "rolled-back" and "not released within 3 s" in outcome.reason
+    assert unreleased.green_shares() == {0}
+
+    released = seed_estate(aws_sandbox.url, tmp_path / "b", hold={**hold, "max_seconds": 60})
+    run = shift(released)
+
+    def release() -> None:
+        while not any(r.kind == "hold" for r in released.state().records()):
+            threading.Event().wait(0.2)
+        released.state().append("hold", "us-east-1", released=True, by="approver")
+
+    threading.Thread(target=release, daemon=True).start()
+    assert run.run()[0].status == "shifted"
+    assert released.green_shares() == {100}
