@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from ekslift.errors import InputError
+from ekslift.metrics.policy import JudgeSettings
 from ekslift.versions import VersionError, minor_text, parse_minor
 
 SCHEMA_VERSION: Final = 1
@@ -56,6 +57,9 @@ _ARN = {
     ),
     "targetgroup": re.compile(
         r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[\w-]+/[0-9a-f]+$"
+    ),
+    "loadbalancer": re.compile(
+        r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer/app/[\w-]+/[0-9a-f]+$"
     ),
 }
 
@@ -94,6 +98,7 @@ MinorVersion = Annotated[str, AfterValidator(_minor_version)]
 ListenerArn = Annotated[str, AfterValidator(_arn_of("listener"))]
 RuleArn = Annotated[str, AfterValidator(_arn_of("listener-rule"))]
 TargetGroupArn = Annotated[str, AfterValidator(_arn_of("targetgroup"))]
+LoadBalancerArn = Annotated[str, AfterValidator(_arn_of("loadbalancer"))]
 
 
 class _Strict(BaseModel):
@@ -113,6 +118,14 @@ owns it ignores its forward action (`ignore_changes`), `ekslift` that only eksli
 
 
 class AlbTraffic(_Strict):
+    """The weighted forward step 4 moves, and where else blue's target group is named.
+
+    Every forward action naming blue's target group on the listener's load balancer (and on
+    `other_load_balancer_arns`, e.g. an internal ALB) moves with the configured one as one
+    set: a host rule left on blue would keep a share of users on the old version, and a
+    rollback that missed it would leave them on green.
+    """
+
     listener_arn: ListenerArn
     rule_arn: RuleArn | None = None
     blue_target_group_arn: TargetGroupArn
@@ -123,6 +136,7 @@ class AlbTraffic(_Strict):
     # Other listeners or rules forwarding to blue's target group that move with this one;
     # readiness finds them all anyway and reports the ones not declared here.
     extra_forward_actions: list[ListenerArn | RuleArn] = Field(default_factory=list)
+    other_load_balancer_arns: list[LoadBalancerArn] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _distinct_groups(self) -> AlbTraffic:
@@ -132,6 +146,12 @@ class AlbTraffic(_Strict):
             )
         return self
 
+    @property
+    def load_balancer_arn(self) -> str:
+        """The listener's load balancer: the listener ARN names it (`listener/app/n/lb/l`)."""
+        head, _, path = self.listener_arn.partition(":listener/")
+        return f"{head}:loadbalancer/{path.rsplit('/', 1)[0]}"
+
 
 class Route53Traffic(_Strict):
     hosted_zone_id: str = Field(pattern=r"^(/hostedzone/)?Z[A-Z0-9]{1,32}$")
@@ -140,11 +160,50 @@ class Route53Traffic(_Strict):
     green_set_identifier: str
 
 
+# ---- step 4 (traffic shift): per-region stages; run-wide settings are `ShiftParams` below.
+
+
+class SmokeSettings(_Strict):
+    """The smoke stage at weight 0: a temporary rule sends requests carrying the header to
+    green, and the team's synthetic checks must pass through it before any user goes there."""
+
+    header_name: str = Field(pattern=r"^[A-Za-z0-9-]{1,40}$")
+    header_value: str = Field(min_length=1, max_length=128)
+    command: list[str] = Field(
+        min_length=1, description="argv of the checks; gets EKSLIFT_SMOKE_* in its environment"
+    )
+    timeout_seconds: int = Field(default=600, ge=1)
+    rule_priority: int = Field(default=49999, ge=1, le=50000)
+
+
+class HoldSettings(_Strict):
+    """The pause before 100 %: `approved` goes on at once (the approval covered it);
+    `watched` holds at the last share, limits watched, until `ekslift shift release` or
+    `max_seconds`; unreleased at the end means doubt, and doubt means blue."""
+
+    mode: Literal["approved", "watched"] = "watched"
+    max_seconds: int = Field(default=3600, ge=0)
+
+
 class TrafficSettings(_Strict):
     alb: AlbTraffic | None = None
     route53: Route53Traffic | None = None
     steps: list[int] = Field(default_factory=lambda: [0, 5, 25, 50, 100])
-    soak_seconds: int = Field(default=300, ge=0)
+    soak_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="the soak of each step with soak_mode fixed; the least soak when planned",
+    )
+    soak_mode: Literal["planned", "fixed"] = "planned"
+    smoke: SmokeSettings | None = None
+    hold: HoldSettings = HoldSettings()
+    bake_seconds: int = Field(default=86400, ge=0, description="at 100 %, blue warm")
+    share_tolerance: float = Field(
+        default=0.25, gt=0, lt=1, description="measured share within this fraction of planned"
+    )
+    alarm_names: list[str] = Field(
+        default_factory=list, description="CloudWatch alarms watched every poll of a soak"
+    )
 
     @field_validator("steps")
     @classmethod
@@ -160,6 +219,45 @@ class TrafficSettings(_Strict):
         if self.alb is None and self.route53 is None:
             raise ValueError("give 'alb' (weighted listener) or 'route53' (weighted records)")
         return self
+
+
+class ApprovalSettings(_Strict):
+    """Where the approval record is (written by `ekslift shift approve`, run by the approver
+    with their own credentials) and how long it stays valid."""
+
+    file: str | None = Field(
+        default=None, description="default: <archive_dir>/approvals/<name>.json"
+    )
+    max_age_hours: float = Field(default=24.0, gt=0)
+
+
+class NotificationSettings(_Strict):
+    sns_topic_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:sns:")
+    webhook_url: str | None = Field(default=None, pattern=r"^https?://")
+    timeout_seconds: float = Field(default=5.0, gt=0)
+
+
+class ShiftParams(_Strict):
+    """Run-wide settings of step 4 (the traffic shift)."""
+
+    judge: JudgeSettings = JudgeSettings()
+    metrics_source: Literal["cloudwatch", "cloudwatch-replay"] = Field(
+        default="cloudwatch",
+        description="cloudwatch-replay judges each step on recorded history (sandbox only)",
+    )
+    replay_minutes: int = Field(default=60, ge=1)
+    baseline_request_rate: float | None = Field(default=None, gt=0, description="requests/s")
+    baseline_error_rate: float | None = Field(default=None, gt=0, lt=1)
+    poll_seconds: float = Field(default=60.0, gt=0, description="limit checks while soaking")
+    canary_region: str | None = None
+    route53_health_check_ids: list[str] = Field(default_factory=list)
+    max_pause_seconds: int = Field(default=900, ge=0, description="a flipped health check")
+    max_clock_skew_seconds: float = Field(default=5.0, gt=0)
+    approval: ApprovalSettings = ApprovalSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    notebook_wait_seconds: int = Field(
+        default=0, ge=0, description="how long notebook 04 waits for the shift process"
+    )
 
 
 class RegionParams(_Strict):
@@ -346,6 +444,7 @@ class UpgradeParams(_Strict):
     chart_repositories: list[ChartRepository] = Field(default_factory=list)
     scan: ScanParams = ScanParams()
     readiness: ReadinessParams = ReadinessParams()
+    shift: ShiftParams = ShiftParams()
     waivers: list[Waiver] = Field(default_factory=list)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
@@ -364,6 +463,23 @@ class UpgradeParams(_Strict):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"each region may appear once; repeated: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _shift_fits(self) -> UpgradeParams:
+        """Every compared step needs the judge's policy for its share, and the canary must be
+        one of the regions, or the shift would fail hours in instead of now."""
+        planned = {round(step.share * 100) for step in self.shift.judge.steps}
+        for region in self.regions:
+            compared = {s for s in (region.traffic.steps if region.traffic else []) if 0 < s < 100}
+            if compared - planned:
+                raise ValueError(
+                    f"region {region.name}: steps {sorted(compared - planned)} have no judge "
+                    f"policy (shift.judge.steps has shares {sorted(planned)} %)"
+                )
+        canary = self.shift.canary_region
+        if canary is not None and canary not in {r.name for r in self.regions}:
+            raise ValueError(f"shift.canary_region {canary!r} is not one of the regions")
         return self
 
     def region(self, name: str) -> RegionParams:

@@ -75,6 +75,35 @@ def test_archive_is_complete_and_hashes_match(demo_run) -> None:
     assert "Cutover readiness" in html
 
 
+def test_step_4_shifts_both_regions_to_green(demo_run) -> None:
+    """The shift ran as its own process, the canary region first, every verdict passed, and
+    AWS agrees: every forward action naming blue is at 100 % green."""
+    from ekslift import aws
+    from ekslift.params import load_params
+    from ekslift.traffic.actions import read_forward_set
+    from ekslift.traffic.state import StateLog, region_view
+
+    done, run_dir = demo_run
+    assert "04-traffic-shift: pass" in done.stdout, done.stdout + done.stderr
+    result = json.loads((run_dir / "results" / "04-traffic-shift.json").read_text())
+    assert result["verdict"] == "pass"
+    artefacts = run_dir / "artefacts" / "04-traffic-shift"
+    records = StateLog(artefacts / "state.jsonl").records()
+    assert [r.region for r in records if r.kind == "region"] == ["ap-northeast-1", "us-east-1"]
+    verdicts = [
+        (r.region, r.data["share"], r.data["verdict"]) for r in records if r.kind == "verdict"
+    ]
+    assert {v for _, _, v in verdicts} == {"pass"} and len(verdicts) == 10  # smoke, 3, bake
+    assert (artefacts / "weights.csv").read_text().count("\n") == 1 + 2 * 4
+    assert (artefacts / "shift.pid").exists() and (artefacts / "weight-history.png").exists()
+    params = load_params("params/demo.yaml")
+    aws.clear_cache()
+    for region in params.regions:
+        assert region_view(records, region.name).status == "shifted"
+        alb = region.traffic.alb
+        assert read_forward_set(region.name, alb).share(alb) == 100
+
+
 def test_step_2_scans_the_demo_manifests_with_paths_as_written(demo_run) -> None:
     _, run_dir = demo_run
     result = json.loads((run_dir / "results" / "02-api-scan.json").read_text())
