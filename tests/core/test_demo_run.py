@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,14 @@ def run_dir_of(output: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def demo_run(sandbox, archive_dir) -> tuple[subprocess.CompletedProcess[str], Path]:
+def demo_run(sandbox, archive_dir) -> Iterator[tuple[subprocess.CompletedProcess[str], Path]]:
+    """The whole demo; step 4 leaves both regions on green, so the sandbox is put back on
+    100 % blue afterwards: the other tests share it and judge its seeded state."""
     done = run("run", "--params", "params/demo.yaml")
-    return done, run_dir_of(done.stdout)
+    run_dir = run_dir_of(done.stdout)
+    yield done, run_dir
+    back = run("shift", "rollback", "--params", "params/demo.yaml", "--run-dir", str(run_dir))
+    assert back.returncode == 0, back.stdout + back.stderr
 
 
 def test_demo_run_passes_with_waivers(demo_run) -> None:
