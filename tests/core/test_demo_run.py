@@ -7,11 +7,14 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 import yaml
 
-from ekslift import archive
+from ekslift import archive, aws
+from ekslift.params import load_params
+from ekslift.traffic.actions import read_forward_set
 from ekslift_sandbox.scenario import (
     ARGOCD_TOKEN_SENTINEL,
     HELM_VALUE_SENTINEL,
@@ -34,19 +37,57 @@ def run_dir_of(output: str) -> Path:
     return Path(line.split("archived in", 1)[1].strip())
 
 
+class DemoRun(NamedTuple):
+    done: subprocess.CompletedProcess[str]
+    run_dir: Path
+    shares: dict[str, int]  # green's share AWS showed per region when the demo ended
+
+
+def _listener_actions(region: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Every listener's default actions and every rule's actions of the region's ALBs."""
+    elb = aws.client("elbv2", region)
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for balancer in elb.describe_load_balancers()["LoadBalancers"]:
+        listeners = elb.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])
+        for listener in listeners["Listeners"]:
+            found[("listener", listener["ListenerArn"])] = listener["DefaultActions"]
+            for rule in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
+                if not rule["IsDefault"]:
+                    found[("rule", rule["RuleArn"])] = rule["Actions"]
+    return found
+
+
+def _restore(region: str, saved: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
+    elb = aws.client("elbv2", region)
+    for (kind, arn), actions in saved.items():
+        if kind == "listener":
+            elb.modify_listener(ListenerArn=arn, DefaultActions=actions)
+        else:
+            elb.modify_rule(RuleArn=arn, Actions=actions)
+
+
 @pytest.fixture(scope="module")
-def demo_run(sandbox, archive_dir) -> Iterator[tuple[subprocess.CompletedProcess[str], Path]]:
-    """The whole demo; step 4 leaves both regions on green, so the sandbox is put back on
-    100 % blue afterwards: the other tests share it and judge its seeded state."""
+def demo_run(sandbox, archive_dir) -> Iterator[DemoRun]:
+    """The whole demo. Step 4 moves the shared sandbox's ALBs to green; the shares it left
+    are recorded, then every listener and rule is put back exactly as seeded, since the
+    other tests share the sandbox and judge its seeded state."""
+    params = load_params("params/demo.yaml")
+    aws.clear_cache()
+    saved = {region.name: _listener_actions(region.name) for region in params.regions}
     done = run("run", "--params", "params/demo.yaml")
-    run_dir = run_dir_of(done.stdout)
-    yield done, run_dir
-    back = run("shift", "rollback", "--params", "params/demo.yaml", "--run-dir", str(run_dir))
-    assert back.returncode == 0, back.stdout + back.stderr
+    aws.clear_cache()
+    shares = {
+        region.name: read_forward_set(region.name, region.traffic.alb).share(region.traffic.alb)
+        for region in params.regions
+        if region.traffic is not None and region.traffic.alb is not None
+    }
+    for region, actions in saved.items():
+        _restore(region, actions)
+    yield DemoRun(done, run_dir_of(done.stdout), shares)
 
 
 def test_demo_run_passes_with_waivers(demo_run) -> None:
-    done, run_dir = demo_run
+    done, run_dir, _ = demo_run
     assert done.returncode == 0, done.stdout + done.stderr
     assert "step 1/" in done.stdout and "01-inventory: warn" in done.stdout
     manifest = archive.load_manifest(run_dir)
@@ -58,7 +99,7 @@ def test_demo_run_passes_with_waivers(demo_run) -> None:
 
 
 def test_archive_is_complete_and_hashes_match(demo_run) -> None:
-    _, run_dir = demo_run
+    _, run_dir, _ = demo_run
     manifest = archive.load_manifest(run_dir)
     for step in manifest.steps:
         for rel in (
@@ -84,12 +125,9 @@ def test_archive_is_complete_and_hashes_match(demo_run) -> None:
 def test_step_4_shifts_both_regions_to_green(demo_run) -> None:
     """The shift ran as its own process, the canary region first, every verdict passed, and
     AWS agrees: every forward action naming blue is at 100 % green."""
-    from ekslift import aws
-    from ekslift.params import load_params
-    from ekslift.traffic.actions import read_forward_set
     from ekslift.traffic.state import StateLog, region_view
 
-    done, run_dir = demo_run
+    done, run_dir, shares = demo_run
     assert "04-traffic-shift: pass" in done.stdout, done.stdout + done.stderr
     result = json.loads((run_dir / "results" / "04-traffic-shift.json").read_text())
     assert result["verdict"] == "pass"
@@ -102,16 +140,13 @@ def test_step_4_shifts_both_regions_to_green(demo_run) -> None:
     assert {v for _, _, v in verdicts} == {"pass"} and len(verdicts) == 10  # smoke, 3, bake
     assert (artefacts / "weights.csv").read_text().count("\n") == 1 + 2 * 4
     assert (artefacts / "shift.pid").exists() and (artefacts / "weight-history.png").exists()
-    params = load_params("params/demo.yaml")
-    aws.clear_cache()
-    for region in params.regions:
+    for region in load_params("params/demo.yaml").regions:
         assert region_view(records, region.name).status == "shifted"
-        alb = region.traffic.alb
-        assert read_forward_set(region.name, alb).share(alb) == 100
+        assert shares[region.name] == 100, "AWS must agree: every forward action at 100 %"
 
 
 def test_step_2_scans_the_demo_manifests_with_paths_as_written(demo_run) -> None:
-    _, run_dir = demo_run
+    _, run_dir, _ = demo_run
     result = json.loads((run_dir / "results" / "02-api-scan.json").read_text())
     ids = {f["id"] for f in result["findings"]}
     assert "api-scan/-/-/file/CronJob/photos/photo-cleanup/batch/v1beta1" in ids
@@ -124,7 +159,7 @@ def test_step_2_scans_the_demo_manifests_with_paths_as_written(demo_run) -> None
 
 
 def test_nothing_secret_is_archived(demo_run) -> None:
-    _, run_dir = demo_run
+    _, run_dir, _ = demo_run
     secrets = (SECRET_SENTINEL, HELM_VALUE_SENTINEL, ARGOCD_TOKEN_SENTINEL, "testing-secret")
     for path in run_dir.rglob("*"):
         if path.is_file() and path.suffix != ".png":
@@ -134,7 +169,7 @@ def test_nothing_secret_is_archived(demo_run) -> None:
 
 
 def test_runs_list_and_show(demo_run, archive_dir) -> None:
-    _, run_dir = demo_run
+    _, run_dir, _ = demo_run
     listing = run("runs", "--archive-dir", str(archive_dir), "list")
     assert run_dir.name in listing.stdout
     shown = run("runs", "--archive-dir", str(archive_dir), "show", run_dir.name[-20:])
