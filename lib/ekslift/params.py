@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from ekslift.errors import InputError
+from ekslift.metrics.settings import MetricsSettings
 from ekslift.versions import VersionError, minor_text, parse_minor
 
 SCHEMA_VERSION: Final = 1
@@ -165,17 +166,6 @@ class AwsParams(_Strict):
     max_attempts: int = Field(default=8, ge=1, le=20)
 
 
-class MetricsParams(_Strict):
-    backend: Literal["cloudwatch", "prometheus"] = "cloudwatch"
-    prometheus_url: str | None = None
-
-    @model_validator(mode="after")
-    def _url_for_prometheus(self) -> MetricsParams:
-        if self.backend == "prometheus" and not self.prometheus_url:
-            raise ValueError("backend 'prometheus' needs prometheus_url")
-        return self
-
-
 class ChartRepository(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     url: str = Field(pattern=r"^(https?|oci)://")
@@ -210,7 +200,7 @@ class UpgradeParams(_Strict):
     aws: AwsParams = AwsParams()
     regions: list[RegionParams] = Field(min_length=1)
     argocd: ArgoCDParams | None = None
-    metrics: MetricsParams = MetricsParams()
+    metrics: MetricsSettings = MetricsSettings()
     chart_repositories: list[ChartRepository] = Field(default_factory=list)
     scan: ScanParams = ScanParams()
     waivers: list[Waiver] = Field(default_factory=list)

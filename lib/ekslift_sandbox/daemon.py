@@ -19,7 +19,7 @@ from typing import Protocol
 
 from ekslift.atomic import write_text_atomic
 from ekslift.charts.helm import Helm
-from ekslift_sandbox import scenario, seed
+from ekslift_sandbox import scenario, seed, trafficgen
 from ekslift_sandbox.awsserver import AwsSandbox
 from ekslift_sandbox.chartrepo import REPO_NAME, serve_chart_repo
 from ekslift_sandbox.control import STATE, SandboxState
@@ -95,7 +95,12 @@ def build(
         env[f"EKSLIFT_SANDBOX_{key}_BLUE_TG_ARN"] = alb["blue"]
         env[f"EKSLIFT_SANDBOX_{key}_GREEN_TG_ARN"] = alb["green"]
     env["EKSLIFT_SANDBOX_ZONE_ID"] = seed.seed_route53(aws.url, albs)
-    prometheus = start_if_installed(state_dir / "prometheus", specs, flavour == "regress", now)
+    traffic = trafficgen.start_for(aws.url, albs, specs, flavour == "regress", state_dir)
+    running.append(traffic)
+    env.update(trafficgen.environment(traffic))
+    prometheus = start_if_installed(
+        state_dir / "prometheus", specs, flavour == "regress", now, (traffic.metrics_target,)
+    )
     if prometheus is not None:
         running.append(prometheus)
         env["EKSLIFT_PROMETHEUS_URL"] = prometheus.url

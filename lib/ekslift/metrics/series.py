@@ -99,6 +99,11 @@ class Window:
     elb_5xx: FloatArray
     alerts: Mapping[str, BoolArray] = field(default_factory=dict)
     region: str = ""
+    green_window_quantile: float | None = None
+    """Green's ``limits.latency_ceiling_quantile`` over the whole window, in seconds, from a
+    backend without per-request latency (CloudWatch's pNN, period = the window): checked
+    against the ceiling only, never compared with blue, since a percentile of per-minute
+    percentiles is not a percentile."""
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.start.utcoffset() != timedelta(0):
