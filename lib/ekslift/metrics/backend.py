@@ -133,6 +133,9 @@ class MetricsBackend(Protocol):
     Prometheus); build one with :func:`ekslift.metrics.backends.backend_for`."""
 
     name: str
+    notes: list[str]
+    """What the backend had to work around while reading (malformed or repeated log
+    entries, …), one line per window read, for the report."""
 
     def complete_until(self, now: datetime) -> datetime:
         """The latest minute boundary whose minutes are complete and final at ``now``."""

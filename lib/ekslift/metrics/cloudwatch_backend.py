@@ -141,6 +141,7 @@ class CloudWatchBackend:
     ) -> None:
         self.settings = settings
         self.judge = judge
+        self.notes: list[str] = []
         self.profile = profile
 
     @property
