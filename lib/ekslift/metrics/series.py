@@ -140,6 +140,38 @@ class Window:
     def minutes(self) -> int:
         return int(np.asarray(self.elb_5xx).size)
 
+    def between(self, first: int, last: int) -> Window:
+        """Minutes ``first`` to ``last - 1`` as a window of their own (one weight step of a
+        longer cutover), every series cut alike; the whole-window quantile is not the
+        part's, so it is dropped."""
+
+        def cut(colour: ColourSeries | None) -> ColourSeries | None:
+            if colour is None:
+                return None
+            latency: Latency | None = colour.latency
+            if isinstance(latency, RawLatency):
+                latency = RawLatency(latency.minutes[first:last])
+            elif isinstance(latency, HistogramLatency):
+                latency = HistogramLatency(latency.bounds, np.asarray(latency.counts)[first:last])
+            return ColourSeries(
+                requests=np.asarray(colour.requests)[first:last],
+                errors={k: np.asarray(v)[first:last] for k, v in colour.errors.items()},
+                latency=latency,
+                healthy_hosts={
+                    k: np.asarray(v)[first:last] for k, v in colour.healthy_hosts.items()
+                },
+            )
+
+        return Window(
+            start=self.minute(first),
+            green_weight=np.asarray(self.green_weight)[first:last],
+            blue=cut(self.blue),
+            green=cut(self.green),
+            elb_5xx=np.asarray(self.elb_5xx)[first:last],
+            alerts={k: np.asarray(v)[first:last] for k, v in self.alerts.items()},
+            region=self.region,
+        )
+
     def minute(self, index: int) -> datetime:
         return self.start + timedelta(minutes=index)
 
