@@ -225,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_inventory)
 
     _add_scan(sub)
+    _add_review(sub)
     return parser
 
 
@@ -232,6 +233,12 @@ def _add_scan(sub: argparse._SubParsersAction) -> None:
     from ekslift.apiscan.cli import add_scan_parser, run_scan
 
     add_scan_parser(sub).set_defaults(handler=run_scan, pluto_codes=True)
+
+
+def _add_review(sub: argparse._SubParsersAction) -> None:
+    from ekslift.review.cli import add_parsers
+
+    add_parsers(sub, console)
 
 
 def main(argv: list[str] | None = None) -> int:
