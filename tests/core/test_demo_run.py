@@ -68,6 +68,23 @@ def test_archive_is_complete_and_hashes_match(demo_run) -> None:
     assert result["schema_version"] == 1 and result["verdict"] == "warn"
 
 
+def test_step_5_reviews_the_traffic_readably(demo_run) -> None:
+    """Step 4 has not run: the review says so, reviews the last hour with the weights told
+    from the traffic, and ends in warn or pass (never fail on a healthy green)."""
+    _, run_dir = demo_run
+    result = json.loads((run_dir / "results" / "05-metrics-review.json").read_text())
+    assert result["verdict"] in ("pass", "warn")
+    ids = {f["id"] for f in result["findings"]}
+    assert "05-metrics-review/window" in ids
+    assert {f"05-metrics-review/{r}/retire-blue" for r in ("ap-northeast-1", "us-east-1")} <= ids
+    manifest = archive.load_manifest(run_dir)
+    for name in ("metrics-us-east-1.png", "steps.csv", "metrics.csv", "retirement.csv"):
+        assert f"artefacts/05-metrics-review/{name}" in manifest.files, name
+    html = (run_dir / "html" / "05-metrics-review.html").read_text()
+    assert "<img" in html and "Is blue safe to retire?" in html
+    assert "judged minutes" in html and "blue quiet (min)" in html
+
+
 def test_step_2_scans_the_demo_manifests_with_paths_as_written(demo_run) -> None:
     _, run_dir = demo_run
     result = json.loads((run_dir / "results" / "02-api-scan.json").read_text())
