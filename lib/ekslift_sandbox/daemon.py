@@ -19,6 +19,7 @@ from typing import Protocol
 
 from ekslift.atomic import write_text_atomic
 from ekslift.charts.helm import Helm
+from ekslift.redact import CANARIES_ENV
 from ekslift_sandbox import scenario, seed
 from ekslift_sandbox.awsserver import AwsSandbox
 from ekslift_sandbox.chartrepo import REPO_NAME, serve_chart_repo
@@ -95,6 +96,11 @@ def build(
         env[f"EKSLIFT_SANDBOX_{key}_BLUE_TG_ARN"] = alb["blue"]
         env[f"EKSLIFT_SANDBOX_{key}_GREEN_TG_ARN"] = alb["green"]
     env["EKSLIFT_SANDBOX_ZONE_ID"] = seed.seed_route53(aws.url, albs)
+    env["EKSLIFT_SANDBOX_ARCHIVE"] = seed.seed_archive_bucket(aws.url)
+    # The planted secrets are canaries: a run whose files contain one is not archived.
+    env[CANARIES_ENV] = ",".join(
+        (scenario.SECRET_SENTINEL, scenario.HELM_VALUE_SENTINEL, scenario.ARGOCD_TOKEN_SENTINEL)
+    )
     prometheus = start_if_installed(state_dir / "prometheus", specs, flavour == "regress", now)
     if prometheus is not None:
         running.append(prometheus)
