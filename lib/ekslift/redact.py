@@ -19,6 +19,8 @@ Hits name the kind of secret and the line, never the value.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import logging
 import os
 import re
@@ -112,6 +114,27 @@ def find_secrets(text: str) -> list[SecretHit]:
     for kind, value in literals:
         found += [(m.start(), kind) for m in re.finditer(re.escape(value), text)]
     return [SecretHit(kind, text.count("\n", 0, at) + 1) for at, kind in sorted(set(found))]
+
+
+def value_digest(value: Any) -> str:
+    """`sha256:<12 hex>` of a secret value: a diff can say *that* a value changed, and a
+    reviewer can compare two renders, without the value ever being written."""
+    return "sha256:" + hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:12]
+
+
+def drop_secret_values(obj: Any) -> Any:
+    """A Kubernetes object as it may be shown, diffed or stored: a Secret keeps the key
+    paths of its `data`/`stringData` with digests for values; anything else is unchanged.
+    Every place that shows a rendered or stored manifest goes through this."""
+    if not isinstance(obj, dict) or obj.get("kind") != "Secret":
+        return obj
+    shown = copy.deepcopy(obj)
+    for key in ("data", "stringData"):
+        if isinstance(shown.get(key), dict):
+            shown[key] = {name: value_digest(value) for name, value in shown[key].items()}
+        elif key in shown:
+            shown[key] = value_digest(shown[key])
+    return shown
 
 
 def redact_notebook(nb: Any) -> int:
