@@ -30,13 +30,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import papermill
+import yaml
 from papermill.exceptions import PapermillExecutionError
 
 from ekslift import archive, aws
 from ekslift.atomic import write_text_atomic
 from ekslift.errors import EXIT_GATE, EXIT_PASS, EXIT_TOOL, InputError, SecretLeakError
 from ekslift.gate import read_result
-from ekslift.params import UpgradeParams, load_params
+from ekslift.params import UpgradeParams, load_params, parse_params
 from ekslift.stores import ArchiveStore, open_store
 from ekslift.stores.s3 import is_s3_url
 from ekslift.useragent import STEP_ENV
@@ -207,9 +208,13 @@ def _resume(params_path: Path | None, resume: str | Path) -> tuple[ArchiveStore,
     S3 (`s3://bucket/prefix/<run id>`) downloaded into the staging folder first."""
     location = str(resume)
     if is_s3_url(location):
-        settings = load_params(params_path).archive if params_path else None
         parent, _, run_id = location.rstrip("/").rpartition("/")
         try:
+            if params_path is None:  # the run's own parameters say where its copy goes
+                copy = open_store(parent).read(run_id, archive.PARAMS_COPY)
+                settings = parse_params(yaml.safe_load(copy), f"{location}/params.yaml").archive
+            else:
+                settings = load_params(params_path).archive
             run_dir = open_store(parent, settings).fetch(run_id)
         except FileNotFoundError as exc:
             raise RunError(f"{location} is not an archived run (no objects under it)") from exc

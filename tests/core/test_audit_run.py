@@ -174,3 +174,46 @@ def test_a_planted_secret_stops_the_upload_before_anything_is_written(
     assert "artefacts/01-leaky/dump.txt" in done.stdout + done.stderr
     assert "canary" in done.stdout + done.stderr and SECRET_SENTINEL not in done.stdout
     assert open_store(url).run_ids() == [], "nothing of the run may reach the archive"
+
+
+def test_resume_from_s3_downloads_the_run_and_archives_the_rest(sandbox, tmp_path: Path) -> None:
+    from tests.core.test_runner import make_step
+
+    books = tmp_path / "nb"
+    books.mkdir()
+    make_step(books, "01-first")
+    make_step(books, "02-second", crash="raise RuntimeError('API unreachable')")
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        Path("params/demo.yaml")
+        .read_text()
+        .replace("../examples/deploy", str(Path("examples/deploy").resolve()))
+    )
+    url = sandbox.env["EKSLIFT_SANDBOX_ARCHIVE"] + "-resume"
+
+    def ekslift(staging: str, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "EKSLIFT_ARCHIVE_DIR": url, "EKSLIFT_STAGING_DIR": staging}
+        return subprocess.run(
+            [EKSLIFT, *args, "--notebooks", str(books)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+
+    failed = ekslift(str(tmp_path / "first"), "run", "--params", str(params))
+    assert failed.returncode == 3, failed.stdout + failed.stderr
+    run_url = next(x for x in failed.stdout.splitlines() if "archived in" in x).split()[-1]
+    make_step(books, "02-second")
+    resumed = ekslift(str(tmp_path / "elsewhere"), "run", "--resume", run_url)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "01-first: skipped" in resumed.stdout
+    assert (tmp_path / "elsewhere" / run_url.rsplit("/", 1)[1] / "manifest.json").exists()
+    store = open_store(url)
+    run_id = run_url.rsplit("/", 1)[1]
+    manifest = archive.read_manifest(store, run_id)
+    assert [(s.step, s.status) for s in manifest.steps] == [
+        ("01-first", "done"),
+        ("02-second", "done"),
+    ]
+    assert archive.verify_run(store, run_id) == []
