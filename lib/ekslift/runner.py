@@ -198,8 +198,10 @@ def _finish_step(
 
 def _store_of(params: UpgradeParams, archived_at: str) -> ArchiveStore:
     """The store a run is archived in, from the run's own location (`…/<run id>`)."""
-    parent = archived_at.rstrip("/").rpartition("/")[0] if is_s3_url(archived_at) else None
-    location = parent if parent is not None else str(Path(archived_at).parent)
+    if is_s3_url(archived_at):
+        location = archived_at.rstrip("/").rpartition("/")[0]
+    else:
+        location = str(Path(archived_at).parent)
     return open_store(location, params.archive, params.aws.profile)
 
 
@@ -228,7 +230,10 @@ def _resume(params_path: Path | None, resume: str | Path) -> tuple[ArchiveStore,
     else:
         params = load_params(params_path)
     aws.configure_from(params.aws)
-    archived_at = manifest.storage.location if manifest.storage else str(run_dir)
+    recorded = manifest.storage.location if manifest.storage else ""
+    # A local run is archived where it is now (it may have been moved); an S3 run where
+    # its manifest says, whichever working copy continues it.
+    archived_at = recorded if is_s3_url(recorded) else str(run_dir)
     return _store_of(params, archived_at), run_dir
 
 
