@@ -166,7 +166,7 @@ def test_cache_downloads_nothing_unchanged(helm: Helm, repo: str, tmp_path: Path
 
 def test_corrupt_archive_without_digest(helm: Helm, repo: str, tmp_path: Path) -> None:
     entry = ChartEntry(repo, "app", "1.6.0", urls=("app-1.6.0.tgz",))
-    with pytest.raises(ChartFetchError, match="not a valid .tgz"):
+    with pytest.raises(ChartFetchError, match=r"not a valid \.tgz"):
         ChartSources(tmp_path, helm).archive(entry)
     assert not list(tmp_path.rglob("*.tgz")), "a bad archive is not kept in the cache"
 

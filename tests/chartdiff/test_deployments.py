@@ -89,7 +89,7 @@ def test_value_files_come_from_the_checkout(tmp_path: Path) -> None:
             ],
         }
     )
-    charts, problems = read_app_charts(kube, "argocd", tmp_path)  # type: ignore[arg-type]
+    charts, _ = read_app_charts(kube, "argocd", tmp_path)  # type: ignore[arg-type]
     app = charts[0]
     assert dict(app.values) == {"a": 1, "b": 2, "c": {"d": 3}}  # files < valuesObject < parameters
     assert app.revision == "1.0.0" and app.destination == "green"
