@@ -7,6 +7,7 @@ fault the step must report against the deployment it concerns.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -192,3 +193,36 @@ def test_values_stay_out_of_every_output(helm: Helm, repo: str, tmp_path: Path) 
     ]
     assert secret not in repr(text) and secret not in repr(report)
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_cli_one_chart(
+    repo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ekslift.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    values = tmp_path / "values.yaml"
+    values.write_text("replicaCount: 3\n")
+    code = main(
+        [
+            "charts",
+            "--chart",
+            f"{repo}/app@1.3.0",
+            "--values",
+            str(values),
+            "-t",
+            "1.34",
+            "--blue",
+            "1.33",
+            "--min-age",
+            "0",
+            "-o",
+            "json",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 1, "1.3.0 renders a removed API on 1.34: a blocker"
+    proposal = json.loads(out)["proposals"][0]
+    assert proposal["proposed"] == "1.4.0" and proposal["blockers"]
+    assert main(["charts", "--chart", "not-a-ref", "-t", "1.34"]) == 2
+    assert main(["charts", "--chart", f"{repo}/app@1.0.0"]) == 2  # no target

@@ -90,7 +90,11 @@ def test_controllers_are_judged_first(report: ChartReport) -> None:
     ca = find(report, "cluster-autoscaler")
     assert "must match the cluster's minor" in ca.blockers[0]
     nginx = find(report, "ingress-nginx")
-    assert any("retired upstream" in n for n in nginx.notes)
+    assert "retired upstream" in nginx.retired
+    assert "is tested on Kubernetes 1.26–1.30" in nginx.controller_warnings[0]
+    warnings = {f.id for f in gate_findings(report) if f.severity == "warning"}
+    assert f"chart-diff/{SEED_REGION}/ingress-nginx/ingress-nginx/retired" in warnings
+    assert f"chart-diff/{SEED_REGION}/ingress-nginx/ingress-nginx/controller" in warnings
 
 
 def test_releases_are_matched_to_their_repository(report: ChartReport) -> None:

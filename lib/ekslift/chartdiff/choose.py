@@ -195,10 +195,10 @@ class Chooser:
         proposal.latest = visible[0].version
         proposal.latest_age_days = self.age_days(visible[0])
         controller = self.controllers.get(deployment.chart)
-        if controller is not None and retirement(controller):
-            proposal.notes.append(retirement(controller))
-        if controller is not None and controller.note:
-            proposal.notes.append(controller.note)
+        if controller is not None:
+            proposal.retired = retirement(controller)
+            if controller.note:
+                proposal.notes.append(controller.note)
         current_entry = next((e for e in ordered if e.version == deployment.current), None)
         if current_entry is None:
             proposal.notes.append(
@@ -207,7 +207,7 @@ class Chooser:
             )
         else:
             proposal.current_check = self.check(deployment, current_entry, candidate=False)
-            proposal.notes += proposal.current_check.notes
+            proposal.controller_warnings = list(proposal.current_check.notes)
             if current_entry.deprecated:
                 proposal.notes.append(f"{deployment.chart} {deployment.current} is deprecated")
         if self.rules.policy.ignored(deployment.chart):
@@ -220,9 +220,7 @@ class Chooser:
             for e in visible
             if current_version is None or chart_version(e.version) > current_version  # type: ignore[operator]
         ]
-        proposal.behind = len(newer)
-        if newer and current_entry is not None and newer[0].created and current_entry.created:
-            proposal.days_behind = max(0, (newer[0].created - current_entry.created).days)
+        proposal.behind = _behind(deployment, visible)
         self._pick(proposal, newer)
         return proposal
 
@@ -294,6 +292,25 @@ class Chooser:
             proposal.blockers.append(
                 f"no version of {proposal.deployment.chart} runs on Kubernetes {target}"
             )
+
+
+def _behind(deployment: Deployment, visible: list[ChartEntry]) -> dict[str, tuple[int, int | None]]:
+    """How far each running version is behind the latest: versions and days."""
+    latest = visible[0]
+    behind: dict[str, tuple[int, int | None]] = {}
+    for version in sorted({i.version for i in deployment.instances}):
+        parsed = chart_version(version)
+        if parsed is None:
+            continue
+        count = len([e for e in visible if chart_version(e.version) > parsed])  # type: ignore[operator]
+        entry = next((e for e in visible if e.version == version), None)
+        days = (
+            max(0, (latest.created - entry.created).days)
+            if entry is not None and entry.created and latest.created
+            else None
+        )
+        behind[version] = (count, days)
+    return behind
 
 
 def _why(check: CandidateCheck) -> str:

@@ -121,15 +121,24 @@ def proposal_findings(proposal: Proposal) -> list[Finding]:
                 "records); the render may differ from what is deployed",
             )
         )
-    retired = [n for n in proposal.notes if "retired upstream" in n]
-    if retired:
+    if proposal.retired:
         found.append(
             _finding(
                 proposal,
                 "retired",
                 "warning",
-                f"{d.label}: {retired[0]}",
+                f"{d.label}: {proposal.retired}",
                 "plan the migration to a successor",
+            )
+        )
+    if proposal.controller_warnings:
+        found.append(
+            _finding(
+                proposal,
+                "controller",
+                "warning",
+                f"{d.label}: {'; '.join(proposal.controller_warnings)}",
+                "check the controller's own compatibility notes for the target before the cutover",
             )
         )
     return found

@@ -219,8 +219,13 @@ class Proposal:
     not_judged: str = ""
     unreachable: bool = False
     held_by_renovate: str = ""
-    behind: int = 0
-    days_behind: int | None = None
+    # Per version any instance runs (blue's too): versions newer than it, and days from its
+    # release to the latest's.
+    behind: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    # The controller table on the current version, where it does not block: a tested-only
+    # range missed, an app version the table does not know; and a retired controller.
+    controller_warnings: list[str] = field(default_factory=list)
+    retired: str = ""
 
     @property
     def current_runs(self) -> bool | None:

@@ -61,7 +61,9 @@ def row(proposal: Proposal) -> dict[str, Any]:
         "repository": d.repo_url or d.matched_by,
         "matched by": d.matched_by,
         "renovate cap": proposal.cap if proposal.cap != proposal.latest else "",
-        "notes": "; ".join(proposal.notes),
+        "notes": "; ".join(
+            n for n in [proposal.retired, *proposal.controller_warnings, *proposal.notes] if n
+        ),
     }
 
 
@@ -158,25 +160,25 @@ def diffs_html(report: ChartReport) -> str:
 
 
 def behind_plot(report: ChartReport) -> Figure:
-    """How far behind the estate is: per chart, releases behind the latest and days since
-    the latest was published, for what green runs."""
-    rows = []
-    seen: set[tuple[str, str]] = set()
+    """How far behind the estate is: per chart version running anywhere (blue's too), how
+    many newer versions exist and how many days lie between its release and the latest's."""
+    rows: dict[str, tuple[int, int]] = {}
     for p in report.proposals:
-        if not p.latest or (p.deployment.chart, p.current) in seen:
-            continue
-        seen.add((p.deployment.chart, p.current))
-        rows.append((f"{p.deployment.chart} {p.current}", p.behind, p.days_behind or 0))
-    rows.sort(key=lambda r: (r[1], r[2]))
-    figure = Figure(figsize=(10, max(3, 0.28 * len(rows) + 1)))
+        for version, (count, days) in p.behind.items():
+            if count:
+                rows[f"{p.deployment.chart} {version}"] = (count, days or 0)
+    ordered = sorted(rows.items(), key=lambda item: item[1])
+    figure = Figure(figsize=(10, max(3.0, 0.28 * len(ordered) + 1.2)))
     left, right = figure.subplots(1, 2, sharey=True)
-    labels = [r[0] for r in rows]
-    left.barh(labels, [r[1] for r in rows], color="#d9822b")
-    left.set_xlabel("versions behind the latest")
-    right.barh(labels, [r[2] for r in rows], color="#4c72b0")
-    right.set_xlabel("days between current and latest release")
+    labels = [label for label, _ in ordered]
+    left.barh(labels, [count for _, (count, _) in ordered], color="#d9822b")
+    left.set_xlabel("newer versions in its repository")
+    right.barh(labels, [days for _, (_, days) in ordered], color="#4c72b0")
+    right.set_xlabel("days from its release to the latest's")
     left.tick_params(axis="y", labelsize=7)
-    figure.suptitle(f"How far behind the charts headed for Kubernetes {report.target} are")
+    figure.suptitle(
+        f"Chart versions running behind their latest ({len(ordered)}; target {report.target})"
+    )
     figure.tight_layout()
     return figure
 
