@@ -33,6 +33,10 @@ demo: setup
 	$(BIN)/ekslift sandbox up --dir $(SANDBOX_DIR)
 	@trap '$(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR) >/dev/null' EXIT INT TERM; \
 	  set -a; eval "$$($(BIN)/ekslift sandbox env --dir $(SANDBOX_DIR))"; set +a; \
+	  env -u AWS_SESSION_TOKEN -u AWS_CREDENTIAL_EXPIRATION \
+	    AWS_ACCESS_KEY_ID=$$EKSLIFT_SANDBOX_APPROVER_ACCESS_KEY_ID \
+	    AWS_SECRET_ACCESS_KEY=$$EKSLIFT_SANDBOX_APPROVER_SECRET_ACCESS_KEY \
+	    $(BIN)/ekslift shift approve --params $(PARAMS) --note "make demo" && \
 	  $(BIN)/ekslift run --params $(PARAMS); rc=$$?; \
 	  echo "demo finished with exit $$rc; see the runs with: $(VENV)/bin/ekslift runs list"; \
 	  exit $$rc

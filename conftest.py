@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -29,7 +31,37 @@ def _sandbox() -> control.SandboxState:
         os.environ["EKSLIFT_ARCHIVE_DIR"] = str(archive)
         for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
             os.environ.pop(name, None)
-    return _state["state"]  # type: ignore[return-value]
+        _approve_demo()
+    return _state["state"]
+
+
+def _approve_demo() -> None:
+    """The demo's traffic shift writes, so someone other than the operator approves it, as
+    `make demo` does: the sandbox's `approver` user, through the CLI."""
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": os.environ["EKSLIFT_SANDBOX_APPROVER_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": os.environ["EKSLIFT_SANDBOX_APPROVER_SECRET_ACCESS_KEY"],
+    }
+    for name in ("AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION"):
+        env.pop(name, None)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ekslift.cli",
+            "shift",
+            "approve",
+            "--params",
+            "params/demo.yaml",
+            "--note",
+            "test session",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )  # type: ignore[return-value]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -286,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_charts_parser(sub).set_defaults(handler=_cmd_charts)
     _add_scan(sub)
+    _add_shift(sub)
     return parser
 
 
@@ -298,6 +299,12 @@ def _add_scan(sub: argparse._SubParsersAction) -> None:
 def _command(argv: list[str]) -> str | None:
     """The subcommand named in `argv` (the global options take no value)."""
     return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def _add_shift(sub: argparse._SubParsersAction) -> None:
+    from ekslift.traffic.cli import add_shift_parser
+
+    add_shift_parser(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,9 @@ from typing import Literal
 
 from ekslift.params import UpgradeParams
 
-Role = Literal["blue", "green", "management"]
+Role = Literal["blue", "green", "in-place", "management"]
+"""`in-place` is the one cluster of a region upgraded where it stands (see
+`params.RegionParams`); it is judged as the cluster that will run the target."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,8 @@ class EstateCluster:
 
 
 def estate_clusters(params: UpgradeParams) -> list[EstateCluster]:
-    """The blue and green cluster of every region, in the parameters' order."""
+    """The blue and green cluster of every region (or its one in-place cluster), in the
+    parameters' order."""
     return [
         EstateCluster(region.name, role, ref.eks_cluster, ref.kube_context)
         for region in params.regions

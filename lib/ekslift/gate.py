@@ -42,7 +42,7 @@ class Finding(BaseModel):
     detail: str = ""
     region: str | None = None
     cluster: str | None = None
-    role: Literal["blue", "green", "management"] | None = None
+    role: Literal["blue", "green", "in-place", "management"] | None = None
     obj: str | None = Field(default=None, description="kind/namespace/name or AWS resource")
     action: str = Field(default="", description="what the operator should do about it")
 

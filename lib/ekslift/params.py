@@ -27,16 +27,24 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import ErrorDetails
 
 from ekslift.errors import InputError
+from ekslift.metrics.policy import JudgeSettings
 from ekslift.versions import VersionError, minor_text, parse_minor
 
 SCHEMA_VERSION: Final = 1
+Strategy = Literal["blue-green", "in-place"]
+ClusterRole = Literal["blue", "green", "in-place"]
+"""A cluster's part in its region's upgrade: blue/green for a blue-green region; the one
+cluster of an in-place region is `in-place` (current and upgraded at once), so rules that
+judge "the cluster that will run the target" cannot mistake it for a retiring blue."""
 Color = Literal["blue", "green"]
+"""One side of a blue-green region: a cluster and its target group behind the ALB."""
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ARN = {
@@ -49,6 +57,9 @@ _ARN = {
     ),
     "targetgroup": re.compile(
         r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[\w-]+/[0-9a-f]+$"
+    ),
+    "loadbalancer": re.compile(
+        r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer/app/[\w-]+/[0-9a-f]+$"
     ),
 }
 
@@ -87,6 +98,7 @@ MinorVersion = Annotated[str, AfterValidator(_minor_version)]
 ListenerArn = Annotated[str, AfterValidator(_arn_of("listener"))]
 RuleArn = Annotated[str, AfterValidator(_arn_of("listener-rule"))]
 TargetGroupArn = Annotated[str, AfterValidator(_arn_of("targetgroup"))]
+LoadBalancerArn = Annotated[str, AfterValidator(_arn_of("loadbalancer"))]
 
 
 class _Strict(BaseModel):
@@ -106,6 +118,14 @@ owns it ignores its forward action (`ignore_changes`), `ekslift` that only eksli
 
 
 class AlbTraffic(_Strict):
+    """The weighted forward step 4 moves, and where else blue's target group is named.
+
+    Every forward action naming blue's target group on the listener's load balancer (and on
+    `other_load_balancer_arns`, e.g. an internal ALB) moves with the configured one as one
+    set: a host rule left on blue would keep a share of users on the old version, and a
+    rollback that missed it would leave them on green.
+    """
+
     listener_arn: ListenerArn
     rule_arn: RuleArn | None = None
     blue_target_group_arn: TargetGroupArn
@@ -116,6 +136,7 @@ class AlbTraffic(_Strict):
     # Other listeners or rules forwarding to blue's target group that move with this one;
     # readiness finds them all anyway and reports the ones not declared here.
     extra_forward_actions: list[ListenerArn | RuleArn] = Field(default_factory=list)
+    other_load_balancer_arns: list[LoadBalancerArn] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _distinct_groups(self) -> AlbTraffic:
@@ -125,6 +146,12 @@ class AlbTraffic(_Strict):
             )
         return self
 
+    @property
+    def load_balancer_arn(self) -> str:
+        """The listener's load balancer: the listener ARN names it (`listener/app/n/lb/l`)."""
+        head, _, path = self.listener_arn.partition(":listener/")
+        return f"{head}:loadbalancer/{path.rsplit('/', 1)[0]}"
+
 
 class Route53Traffic(_Strict):
     hosted_zone_id: str = Field(pattern=r"^(/hostedzone/)?Z[A-Z0-9]{1,32}$")
@@ -133,11 +160,50 @@ class Route53Traffic(_Strict):
     green_set_identifier: str
 
 
+# ---- step 4 (traffic shift): per-region stages; run-wide settings are `ShiftParams` below.
+
+
+class SmokeSettings(_Strict):
+    """The smoke stage at weight 0: a temporary rule sends requests carrying the header to
+    green, and the team's synthetic checks must pass through it before any user goes there."""
+
+    header_name: str = Field(pattern=r"^[A-Za-z0-9-]{1,40}$")
+    header_value: str = Field(min_length=1, max_length=128)
+    command: list[str] = Field(
+        min_length=1, description="argv of the checks; gets EKSLIFT_SMOKE_* in its environment"
+    )
+    timeout_seconds: int = Field(default=600, ge=1)
+    rule_priority: int = Field(default=49999, ge=1, le=50000)
+
+
+class HoldSettings(_Strict):
+    """The pause before 100 %: `approved` goes on at once (the approval covered it);
+    `watched` holds at the last share, limits watched, until `ekslift shift release` or
+    `max_seconds`; unreleased at the end means doubt, and doubt means blue."""
+
+    mode: Literal["approved", "watched"] = "watched"
+    max_seconds: int = Field(default=3600, ge=0)
+
+
 class TrafficSettings(_Strict):
     alb: AlbTraffic | None = None
     route53: Route53Traffic | None = None
     steps: list[int] = Field(default_factory=lambda: [0, 5, 25, 50, 100])
-    soak_seconds: int = Field(default=300, ge=0)
+    soak_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="the soak of each step with soak_mode fixed; the least soak when planned",
+    )
+    soak_mode: Literal["planned", "fixed"] = "planned"
+    smoke: SmokeSettings | None = None
+    hold: HoldSettings = HoldSettings()
+    bake_seconds: int = Field(default=86400, ge=0, description="at 100 %, blue warm")
+    share_tolerance: float = Field(
+        default=0.25, gt=0, lt=1, description="measured share within this fraction of planned"
+    )
+    alarm_names: list[str] = Field(
+        default_factory=list, description="CloudWatch alarms watched every poll of a soak"
+    )
 
     @field_validator("steps")
     @classmethod
@@ -155,11 +221,56 @@ class TrafficSettings(_Strict):
         return self
 
 
+class ApprovalSettings(_Strict):
+    """Where the approval record is (written by `ekslift shift approve`, run by the approver
+    with their own credentials) and how long it stays valid."""
+
+    file: str | None = Field(
+        default=None, description="default: <archive_dir>/approvals/<name>.json"
+    )
+    max_age_hours: float = Field(default=24.0, gt=0)
+
+
+class NotificationSettings(_Strict):
+    sns_topic_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:sns:")
+    webhook_url: str | None = Field(default=None, pattern=r"^https?://")
+    timeout_seconds: float = Field(default=5.0, gt=0)
+
+
+class ShiftParams(_Strict):
+    """Run-wide settings of step 4 (the traffic shift)."""
+
+    judge: JudgeSettings = JudgeSettings()
+    metrics_source: Literal["cloudwatch", "cloudwatch-replay"] = Field(
+        default="cloudwatch",
+        description="cloudwatch-replay judges each step on recorded history (sandbox only)",
+    )
+    replay_minutes: int = Field(default=60, ge=1)
+    baseline_request_rate: float | None = Field(default=None, gt=0, description="requests/s")
+    baseline_error_rate: float | None = Field(default=None, gt=0, lt=1)
+    poll_seconds: float = Field(default=60.0, gt=0, description="limit checks while soaking")
+    canary_region: str | None = None
+    route53_health_check_ids: list[str] = Field(default_factory=list)
+    max_pause_seconds: int = Field(default=900, ge=0, description="a flipped health check")
+    max_clock_skew_seconds: float = Field(default=5.0, gt=0)
+    approval: ApprovalSettings = ApprovalSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    notebook_wait_seconds: int = Field(
+        default=0, ge=0, description="how long notebook 04 waits for the shift process"
+    )
+
+
 class RegionParams(_Strict):
+    """One region: two clusters side by side (blue-green), or one upgraded in place.
+
+    In place, `blue` names the one cluster (it is what runs today) and `green` is absent;
+    it is upgraded one minor at a time and has no traffic to shift.
+    """
+
     name: str
-    strategy: Literal["blue-green"] = "blue-green"
+    strategy: Strategy = "blue-green"
     blue: ClusterRef
-    green: ClusterRef
+    green: ClusterRef | None = Field(default=None, validate_default=True)
     traffic: TrafficSettings | None = None
 
     @field_validator("name")
@@ -169,7 +280,32 @@ class RegionParams(_Strict):
             raise ValueError(f"expected an AWS region such as 'us-east-1', got {name!r}")
         return name
 
-    def clusters(self) -> dict[Color, ClusterRef]:
+    @field_validator("green", mode="after")
+    @classmethod
+    def _green_fits_the_strategy(cls, green: ClusterRef | None, info: ValidationInfo) -> Any:
+        strategy = info.data.get("strategy", "blue-green")
+        if strategy == "blue-green" and green is None:
+            raise ValueError(
+                "required for strategy blue-green (or set strategy: in-place to upgrade "
+                "the 'blue' cluster where it stands)"
+            )
+        if strategy == "in-place" and green is not None:
+            raise ValueError(
+                "strategy in-place upgrades the one cluster named by 'blue': remove 'green' "
+                "(or use strategy blue-green)"
+            )
+        return green
+
+    @field_validator("traffic", mode="after")
+    @classmethod
+    def _traffic_fits_the_strategy(cls, traffic: Any, info: ValidationInfo) -> Any:
+        if info.data.get("strategy") == "in-place" and traffic is not None:
+            raise ValueError("strategy in-place shifts no traffic: remove 'traffic'")
+        return traffic
+
+    def clusters(self) -> dict[ClusterRole, ClusterRef]:
+        if self.green is None:
+            return {"in-place": self.blue}
         return {"blue": self.blue, "green": self.green}
 
 
@@ -338,6 +474,7 @@ class UpgradeParams(_Strict):
     gitops: GitOpsParams | None = None
     charts: ChartDiffParams = ChartDiffParams()
     readiness: ReadinessParams = ReadinessParams()
+    shift: ShiftParams = ShiftParams()
     waivers: list[Waiver] = Field(default_factory=list)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
@@ -358,6 +495,23 @@ class UpgradeParams(_Strict):
             raise ValueError(f"each region may appear once; repeated: {', '.join(duplicates)}")
         return self
 
+    @model_validator(mode="after")
+    def _shift_fits(self) -> UpgradeParams:
+        """Every compared step needs the judge's policy for its share, and the canary must be
+        one of the regions, or the shift would fail hours in instead of now."""
+        planned = {round(step.share * 100) for step in self.shift.judge.steps}
+        for region in self.regions:
+            compared = {s for s in (region.traffic.steps if region.traffic else []) if 0 < s < 100}
+            if compared - planned:
+                raise ValueError(
+                    f"region {region.name}: steps {sorted(compared - planned)} have no judge "
+                    f"policy (shift.judge.steps has shares {sorted(planned)} %)"
+                )
+        canary = self.shift.canary_region
+        if canary is not None and canary not in {r.name for r in self.regions}:
+            raise ValueError(f"shift.canary_region {canary!r} is not one of the regions")
+        return self
+
     def region(self, name: str) -> RegionParams:
         for region in self.regions:
             if region.name == name:
@@ -366,7 +520,8 @@ class UpgradeParams(_Strict):
         raise KeyError(f"region {name!r} is not in the parameters (known: {known})")
 
 
-def _expand(node: Any, path: str, missing: list[str]) -> Any:
+def _expand(node: Any, path: str, missing: list[tuple[str, str]]) -> Any:
+    """Substitute `${VAR}`s; each unset one is noted as (key path, problem) in `missing`."""
     if isinstance(node, dict):
         return {k: _expand(v, f"{path}.{k}" if path else str(k), missing) for k, v in node.items()}
     if isinstance(node, list):
@@ -377,8 +532,11 @@ def _expand(node: Any, path: str, missing: list[str]) -> Any:
             value = os.environ.get(match.group(1)) or match.group(2)
             if value is None:
                 missing.append(
-                    f"{path}: environment variable {match.group(1)} is not set "
-                    '(for the sandbox: eval "$(ekslift sandbox env)")'
+                    (
+                        path,
+                        f"{path}: environment variable {match.group(1)} is not set "
+                        '(for the sandbox: eval "$(ekslift sandbox env)")',
+                    )
                 )
                 return match.group(0)
             return value
@@ -413,16 +571,22 @@ def parse_params(data: Any, source: Path | str) -> UpgradeParams:
         raise ParamsError(
             source, [f"(top level): expected a mapping of keys, got {type(data).__name__}"]
         )
-    missing: list[str] = []
+    missing: list[tuple[str, str]] = []
     expanded = _expand(data, "", missing)
-    if missing:
-        raise ParamsError(source, missing)
+    unset_at = {path for path, _ in missing}
     try:
         params = UpgradeParams.model_validate(expanded)
     except ValidationError as exc:
+        # Every problem at once: unset variables and schema errors together, except the
+        # schema's complaint about a `${VAR}` left unexpanded (the variable is the problem).
+        schema = [f"{_location(e['loc'])}: {_describe(e)}" for e in exc.errors()]
         raise ParamsError(
-            source, [f"{_location(e['loc'])}: {_describe(e)}" for e in exc.errors()]
+            source,
+            [problem for _, problem in missing]
+            + [p for p in schema if p.split(": ", 1)[0] not in unset_at],
         ) from exc
+    if missing:
+        raise ParamsError(source, [problem for _, problem in missing])
     return params
 
 

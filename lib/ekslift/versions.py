@@ -53,3 +53,13 @@ def minor_distance(newer: Version | str, older: Version | str) -> int:
     a = newer if isinstance(newer, Version) else parse_minor(newer)
     b = older if isinstance(older, Version) else parse_minor(older)
     return (a.major - b.major) * 100 + (a.minor - b.minor)
+
+
+def upgrade_path(current: Version | str, target: Version | str) -> list[str]:
+    """Every minor after `current` up to `target`: the hops of an in-place upgrade, which
+    EKS takes one minor at a time (empty when `current` is already at or past `target`)."""
+    start = current if isinstance(current, Version) else parse_minor(current)
+    return [
+        f"{start.major}.{start.minor + step}"
+        for step in range(1, minor_distance(target, start) + 1)
+    ]

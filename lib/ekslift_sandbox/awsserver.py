@@ -30,6 +30,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
@@ -43,6 +44,7 @@ from ekslift_sandbox import cloudwatch_extra, eks_extra, podidentity_extra, quot
 log = logging.getLogger(__name__)
 
 FAULTS_PATH = "/_sandbox/faults"
+CREDENTIALS_LIFETIME = timedelta(days=7)
 RESET_PATH = "/moto-api/reset"
 
 # SigV4 signing names that differ from botocore's service names (for REST route matching).
@@ -315,12 +317,19 @@ class AwsSandbox:
         return self._url
 
     def environment(self) -> dict[str, str]:
-        """Environment variables that point boto3 (in any process) at this sandbox."""
+        """Environment variables that point boto3 (in any process) at this sandbox.
+
+        The session token comes with an expiry (botocore reads AWS_CREDENTIAL_EXPIRATION), as
+        real temporary credentials do: the traffic shift refuses temporary credentials it
+        cannot prove will outlive a soak.
+        """
+        expires = datetime.now(UTC) + CREDENTIALS_LIFETIME
         return {
             "AWS_ENDPOINT_URL": self.url,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_SESSION_TOKEN": "testing",
+            "AWS_CREDENTIAL_EXPIRATION": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
     def stop(self) -> None:

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from ekslift.atomic import write_text_atomic
 from ekslift.charts.helm import Helm
-from ekslift_sandbox import gitops, ociregistry, readiness_seed, scenario, seed
+from ekslift_sandbox import gitops, identities, ociregistry, readiness_seed, scenario, seed
 from ekslift_sandbox.awsserver import AwsSandbox
 from ekslift_sandbox.chartrepo import REPO_NAME, serve_chart_repo
 from ekslift_sandbox.control import STATE, SandboxState
@@ -130,6 +130,7 @@ def build(
         env[f"EKSLIFT_SANDBOX_{key}_GREEN_TG_ARN"] = alb["green"]
     env["EKSLIFT_SANDBOX_ZONE_ID"] = seed.seed_route53(aws.url, albs)
     readiness_seed.seed_management(servers[mgmt.name])
+    env.update(identities.seed_approver(aws.url))
     prometheus = start_if_installed(state_dir / "prometheus", specs, flavour == "regress", now)
     if prometheus is not None:
         running.append(prometheus)

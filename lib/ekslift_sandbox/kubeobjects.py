@@ -629,6 +629,31 @@ def service(
     }
 
 
+def service_account(
+    namespace: str,
+    name: str,
+    annotations: Mapping[str, str] | None = None,
+    created: datetime | None = None,
+) -> Obj:
+    """A ServiceAccount; IRSA puts the IAM role in ``eks.amazonaws.com/role-arn``."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": object_meta(name, namespace, None, annotations, created=created),
+    }
+
+
+def ingress_class(
+    name: str, controller: str = "ingress.k8s.aws/alb", created: datetime | None = None
+) -> Obj:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IngressClass",
+        "metadata": object_meta(name, created=created, generation=1),
+        "spec": {"controller": controller},
+    }
+
+
 def configmap(
     namespace: str,
     name: str,

@@ -856,6 +856,17 @@ def builtin_types() -> list[ResourceType]:
         ResourceType(
             "networking.k8s.io",
             "v1",
+            "IngressClass",
+            "ingressclasses",
+            False,
+            columns=_simple(
+                Column("Controller", _text("spec.controller", "")),
+                Column("Parameters", _text("spec.parameters.kind", "<none>")),
+            ),
+        ),
+        ResourceType(
+            "networking.k8s.io",
+            "v1",
             "NetworkPolicy",
             "networkpolicies",
             True,
@@ -1018,11 +1029,31 @@ CERT_MANAGER_CERTIFICATE = custom_type(
     ),
 )
 
+# --- inventory seeds (Karpenter node classes, a CRD only blue has) ---------------------
+KARPENTER_EC2NODECLASS = custom_type(
+    "karpenter.k8s.aws/v1",
+    "EC2NodeClass",
+    "ec2nodeclasses",
+    namespaced=False,
+    short_names=("ec2nc", "ec2ncs"),
+    categories=("karpenter",),
+    columns=(path_column("Role", ".spec.role", priority=1),),
+)
+PROMETHEUS_SERVICEMONITOR = custom_type(
+    "monitoring.coreos.com/v1",
+    "ServiceMonitor",
+    "servicemonitors",
+    short_names=("smon",),
+)
+# --- end of inventory seeds ------------------------------------------------------------
+
 SCENARIO_CUSTOM_TYPES: tuple[ResourceType, ...] = (
     ARGO_APPLICATION,
     KARPENTER_NODEPOOL,
     KARPENTER_NODECLAIM,
+    KARPENTER_EC2NODECLASS,
     CERT_MANAGER_CERTIFICATE,
+    PROMETHEUS_SERVICEMONITOR,
 )
 """Current versions of the add-on APIs the scenario uses; old versions (``*_V1BETA1``) are
 registered per cluster when it should still serve a deprecated add-on API."""

@@ -430,12 +430,17 @@ def _kube(spec: ClusterSpec, server: FakeKubeAPIServer, alb: dict[str, str]) -> 
     ]
     objects.append(stateful)
     objects += [
-        _service_account(
+        # Without its role annotation where the scenario says so: the inventory's IRSA
+        # parity seed (use1-green), checked by step 1's parity, not here.
+        k.service_account(
             ns,
             "photo-api",
-            {"eks.amazonaws.com/role-arn": f"arn:aws:iam::{ACCOUNT}:role/photos-{short}-api"},
+            {"eks.amazonaws.com/role-arn": f"arn:aws:iam::{ACCOUNT}:role/photos-{short}-api"}
+            if spec.irsa_annotated
+            else None,
+            created=_EPOCH,
         ),
-        _service_account(ns, "upload-svc", None),
+        k.service_account(ns, "upload-svc", created=_EPOCH),
     ]
     server.add_many(objects)
     tag = "4.1.0" if region == "ap-northeast-1" and role == "green" else "4.0.2"
@@ -458,14 +463,6 @@ def _kube(spec: ClusterSpec, server: FakeKubeAPIServer, alb: dict[str, str]) -> 
             obj["spec"]["suspend"] = True
 
         _patch(server, "batch/v1", "cronjobs", ns, "nightly-prune", suspend)
-
-
-def _service_account(namespace: str, name: str, annotations: dict[str, str] | None) -> Obj:
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": k.object_meta(name, namespace, annotations=annotations, created=_EPOCH),
-    }
 
 
 def seed_management(server: FakeKubeAPIServer) -> None:

@@ -1,8 +1,9 @@
 """The seeded estate: what a photo-sharing service on EKS looks like mid-upgrade.
 
-Two regions, each with a blue cluster on 1.33 (in paid extended support as of late 2026)
-and a green one on 1.34, plus a management cluster whose Argo CD deploys the charts of the
-local repository to both. The blockers the gates must find are planted on purpose and
+Two regions, each with a blue cluster on 1.33 (in paid extended support since 2026-07-29)
+and a green one on 1.35 (standard support until 2027-03-27): the target skips 1.34, whose
+standard support ends on 2026-12-02. A management cluster's Argo CD deploys the charts of
+the local repository to both. The blockers the gates must find are planted on purpose and
 listed in `SEEDED_BLOCKERS`, so tests can check that each one is found, and only those.
 
 This module only describes the estate (dataclasses and Kubernetes object dicts); `seed`
@@ -14,14 +15,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from ekslift_sandbox import kubeobjects as k
 from ekslift_sandbox.chartrepo import SANDBOX_CHARTS, ChartSpec
 from ekslift_sandbox.kubetypes import (
     ARGO_APPLICATION,
     CERT_MANAGER_CERTIFICATE,
+    KARPENTER_EC2NODECLASS,
+    KARPENTER_NODEPOOL,
     KARPENTER_NODEPOOL_V1BETA1,
+    PROMETHEUS_SERVICEMONITOR,
 )
 
 Role = Literal["blue", "green", "management"]
@@ -76,6 +80,16 @@ class ClusterSpec:
     replicas: int = 2
     serves_karpenter_v1beta1: bool = False
     pods_target: int = 0
+    # --- inventory seeds (step 1's node, add-on and parity checks) ---------------------
+    support_type: str = "EXTENDED"
+    self_managed_kubelet: str = "1.31"
+    # kube-system networking add-ons run without an EKS add-on: (name, image tag)
+    self_managed_addons: tuple[tuple[str, str], ...] = ()
+    # EC2NodeClass name → amiSelectorTerms alias or amiFamily ("AL2")
+    nodeclasses: tuple[tuple[str, str], ...] = ()
+    irsa_annotated: bool = True
+    blue_only_objects: bool = False
+    # --- end of inventory seeds --------------------------------------------------------
 
     @property
     def git_version(self) -> str:
@@ -93,7 +107,6 @@ _ADDONS_133 = (
     ("aws-ebs-csi-driver", "v1.48.0-eksbuild.2"),
     ("eks-pod-identity-agent", "v1.3.8-eksbuild.2"),
 )
-# Green's kube-proxy and EBS CSI driver lag the defaults for 1.34: recommendations (warn).
 _ADDONS_134 = (
     ("vpc-cni", "v1.20.4-eksbuild.2"),
     ("coredns", "v1.12.4-eksbuild.1"),
@@ -101,6 +114,18 @@ _ADDONS_134 = (
     ("aws-ebs-csi-driver", "v1.48.0-eksbuild.2"),
     ("eks-pod-identity-agent", "v1.3.10-eksbuild.1"),
 )
+# Green's vpc-cni lags the default for 1.35: a recommendation (warn).
+_ADDONS_135 = (
+    ("vpc-cni", "v1.20.4-eksbuild.2"),
+    ("coredns", "v1.13.1-eksbuild.1"),
+    ("kube-proxy", "v1.35.0-eksbuild.2"),
+    ("aws-ebs-csi-driver", "v1.53.0-eksbuild.1"),
+    ("eks-pod-identity-agent", "v1.3.10-eksbuild.1"),
+)
+
+
+def _without(addons: tuple[tuple[str, str], ...], *names: str) -> tuple[tuple[str, str], ...]:
+    return tuple(a for a in addons if a[0] not in names)
 
 
 def _insight(
@@ -212,36 +237,42 @@ def _clusters(scale: Scale) -> list[ClusterSpec]:
             ),
             serves_karpenter_v1beta1=True,
             pods_target=large,
+            nodeclasses=(("default", "al2023@latest"),),
+            blue_only_objects=True,
         ),
         ClusterSpec(
             "photos-apne1-green",
             "ap-northeast-1",
             "green",
-            "1.34",
-            "1.34.1",
+            "1.35",
+            "1.35.0",
             nodegroups=(
-                NodegroupSpec("ng-general", "AL2023_x86_64_STANDARD", "1.34", 6),
+                NodegroupSpec("ng-general", "AL2023_x86_64_STANDARD", "1.35", 6),
                 NodegroupSpec("ng-legacy", "AL2023_x86_64_STANDARD", "1.30", 2),
             ),
             karpenter_nodes=4,
-            addons=_ADDONS_134,
-            # Created on 1.33 and upgraded in place: the add-on came along, with no 1.34 build.
-            upgraded_from="1.33",
-            addons_before_upgrade=(("kubecost_kubecost", "v2.4.3-eksbuild.1"),),
+            addons=_without(_ADDONS_135, "aws-ebs-csi-driver"),
+            # Created on 1.34 and upgraded in place: these add-ons came along, kubecost with
+            # no 1.35 build at all, the EBS CSI driver at a version not compatible with 1.35.
+            upgraded_from="1.34",
+            addons_before_upgrade=(
+                ("kubecost_kubecost", "v2.4.3-eksbuild.1"),
+                ("aws-ebs-csi-driver", "v1.48.0-eksbuild.2"),
+            ),
             insights=(
                 _insight(
                     "Kubelet version skew",
                     "ERROR",
                     "Node(s) run a kubelet more than 3 minor versions older than the "
                     "control plane.",
-                    "1.35",
+                    "1.36",
                     "Upgrade the nodes of node group ng-legacy to the control plane's version.",
                 ),
                 _insight(
                     "EKS add-on version compatibility",
                     "WARNING",
-                    "Add-on kubecost_kubecost has no version compatible with 1.35.",
-                    "1.35",
+                    "Add-on kubecost_kubecost has no version compatible with 1.36.",
+                    "1.36",
                     "Remove or replace the add-on before upgrading.",
                 ),
                 _insight(
@@ -257,6 +288,7 @@ def _clusters(scale: Scale) -> list[ClusterSpec]:
             apps_missing=frozenset({"share-links"}),
             blocking_pdb="photo-api",
             pods_target=large,
+            nodeclasses=(("default", "al2023@latest"), ("legacy", "AL2")),
         ),
         ClusterSpec(
             "photos-use1-blue",
@@ -270,7 +302,8 @@ def _clusters(scale: Scale) -> list[ClusterSpec]:
             ),
             karpenter_nodes=3,
             self_managed_nodes=1,
-            addons=_ADDONS_133,
+            addons=_without(_ADDONS_133, "kube-proxy"),
+            self_managed_addons=(("kube-proxy", "v1.33.5-minimal-eksbuild.2"),),
             insights=(
                 _insight(
                     "Amazon Linux 2 compatibility",
@@ -282,30 +315,39 @@ def _clusters(scale: Scale) -> list[ClusterSpec]:
                 *_passing("1.34"),
             ),
             helm_releases=_releases("19.6.4"),
+            nodeclasses=(("default", "al2023@latest"),),
         ),
         ClusterSpec(
             "photos-use1-green",
             "us-east-1",
             "green",
-            "1.34",
-            "1.34.1",
+            "1.35",
+            "1.35.0",
             nodegroups=(
-                NodegroupSpec("ng-general", "AL2023_x86_64_STANDARD", "1.34", 6),
+                NodegroupSpec("ng-general", "AL2023_x86_64_STANDARD", "1.35", 6),
                 NodegroupSpec("ng-al2", "AL2_x86_64", "1.32", 2),
             ),
             karpenter_nodes=3,
-            addons=_ADDONS_134,
+            self_managed_nodes=1,
+            self_managed_kubelet="1.32",
+            # kube-proxy is self-managed here and was not updated with the control plane.
+            addons=_without(_ADDONS_135, "kube-proxy"),
+            self_managed_addons=(("kube-proxy", "v1.34.1-eksbuild.2"),),
             insights=(
                 _insight(
                     "Amazon Linux 2 compatibility",
                     "ERROR",
-                    "Node group ng-al2 uses AL2 AMIs, which EKS does not publish for 1.34.",
-                    "1.35",
+                    "Node group ng-al2 uses AL2 AMIs, which EKS does not publish for 1.33 and "
+                    "later.",
+                    "1.36",
                     "Replace ng-al2 with an AL2023 node group.",
                 ),
             ),
             helm_releases=_releases("19.6.4"),
             apps_out_of_sync=frozenset({"thumbnailer"}),
+            support_type="STANDARD",
+            nodeclasses=(("default", "al2023@latest"),),
+            irsa_annotated=False,
         ),
     ]
 
@@ -314,13 +356,32 @@ def _clusters(scale: Scale) -> list[ClusterSpec]:
 SEEDED_BLOCKERS = (
     "inventory/ap-northeast-1/photos-apne1-green/kubelet-skew/nodegroup/ng-legacy",
     "inventory/ap-northeast-1/photos-apne1-green/addon-no-target-version/kubecost_kubecost",
-    "inventory/ap-northeast-1/photos-apne1-green/pdb-blocks-drain/photos/photo-api",
+    "inventory/ap-northeast-1/photos-apne1-green/addon-incompatible/aws-ebs-csi-driver",
+    "inventory/ap-northeast-1/photos-apne1-green/karpenter-al2/legacy",
+    "inventory/ap-northeast-1/photos-apne1-green/insight/kubelet-version-skew",
     "inventory/ap-northeast-1/parity/argocd-app/photos/share-links",
     "inventory/ap-northeast-1/parity/workload/photos/share-links",
-    "inventory/ap-northeast-1/photos-apne1-green/insight/kubelet-version-skew",
+    "inventory/ap-northeast-1/parity/cronjob/photos/weekly-report",
+    "inventory/ap-northeast-1/parity/crd/servicemonitors.monitoring.coreos.com",
     "inventory/us-east-1/photos-use1-green/ami-type/ng-al2",
+    "inventory/us-east-1/photos-use1-green/cgroup-v1/nodegroup/ng-al2",
+    "inventory/us-east-1/photos-use1-green/node-os/self-managed/gpu-self-managed",
+    "inventory/us-east-1/photos-use1-green/cgroup-v1/self-managed/gpu-self-managed",
+    "inventory/us-east-1/photos-use1-green/core-addon/kube-proxy",
     "inventory/us-east-1/photos-use1-green/insight/amazon-linux-2-compatibility",
     "inventory/us-east-1/parity/argocd-app/photos/thumbnailer",
+    "inventory/us-east-1/parity/irsa/photos/photo-api",
+)
+# Warnings the seeded estate must raise, besides blue's support ones.
+EXPECTED_WARNINGS = (
+    # blue/green drains nothing: a budget that allows no eviction warns (structural here)
+    "inventory/ap-northeast-1/photos-apne1-green/pdb-blocks-drain/photos/photo-api",
+    "inventory/us-east-1/photos-use1-green/upgrade-policy/photos-use1-green",
+    "inventory/us-east-1/photos-use1-green/containerd-1/nodegroup/ng-al2",
+    "inventory/us-east-1/photos-use1-green/containerd-1/self-managed/gpu-self-managed",
+    "inventory/us-east-1/photos-use1-green/addon-update/vpc-cni",
+    "inventory/us-east-1/photos-use1-blue/node-os/nodegroup/ng-al2",
+    "inventory/us-east-1/photos-use1-blue/node-os/self-managed/gpu-self-managed",
 )
 
 
@@ -366,9 +427,7 @@ def _nodes(spec: ClusterSpec, zone_suffixes: str = "acd") -> tuple[list[dict[str
                     },
                     instance_type=ng.instance_type,
                     zone=zone(i),
-                    os_image="Amazon Linux 2"
-                    if ng.ami_type.startswith("AL2_")
-                    else "Amazon Linux 2023.8.20251020",
+                    **_node_os(ng.ami_type),
                     created=_EPOCH,
                 )
             )
@@ -379,6 +438,7 @@ def _nodes(spec: ClusterSpec, zone_suffixes: str = "acd") -> tuple[list[dict[str
                 f"v{spec.version}.9-eks-5e0fdde",
                 labels={"karpenter.sh/nodepool": "default", "karpenter.sh/capacity-type": "spot"},
                 zone=zone(i),
+                **_node_os("AL2023_x86_64_STANDARD"),
                 created=_EPOCH,
             )
         )
@@ -399,9 +459,11 @@ def _nodes(spec: ClusterSpec, zone_suffixes: str = "acd") -> tuple[list[dict[str
         nodes.append(
             k.node(
                 f"ip-{spec.short}-selfmanaged-{i}",
-                "v1.31.9-eks-5e0fdde",
+                f"v{spec.self_managed_kubelet}.9-eks-5e0fdde",
                 labels={"alpha.eks.amazonaws.com/nodegroup-name": "gpu-self-managed"},
                 zone=zone(i),
+                # a hand-built AL2 GPU AMI: cgroup v1, containerd 1.7
+                **_node_os("AL2_x86_64_GPU"),
                 created=_EPOCH,
             )
         )
@@ -422,6 +484,27 @@ def _nodes(spec: ClusterSpec, zone_suffixes: str = "acd") -> tuple[list[dict[str
     return nodes, extra_nodes
 
 
+class _NodeOs(TypedDict):
+    os_image: str
+    container_runtime: str
+    kernel_version: str
+
+
+def _node_os(ami_type: str) -> _NodeOs:
+    """What a node's kubelet reports for its AMI: AL2 on containerd 1.7, AL2023 on 2.x."""
+    if ami_type.startswith("AL2_"):
+        return _NodeOs(
+            os_image="Amazon Linux 2",
+            container_runtime="containerd://1.7.29",
+            kernel_version="5.10.245-241.976.amzn2.x86_64",
+        )
+    return _NodeOs(
+        os_image="Amazon Linux 2023.8.20251020",
+        container_runtime="containerd://2.1.5",
+        kernel_version="6.12.46-66.121.amzn2023.x86_64",
+    )
+
+
 def _deployment_objects(
     namespace: str,
     name: str,
@@ -429,9 +512,15 @@ def _deployment_objects(
     node_names: list[str],
     offset: int,
     ready: int | None = None,
+    containers: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     deployment = k.deployment(
-        namespace, name, replicas=replicas, ready_replicas=ready, created=_EPOCH
+        namespace,
+        name,
+        replicas=replicas,
+        ready_replicas=ready,
+        containers=containers,
+        created=_EPOCH,
     )
     replicaset = k.replicaset(namespace, name, replicas=replicas, owner=deployment, created=_EPOCH)
     pods = [
@@ -441,6 +530,7 @@ def _deployment_objects(
             node_name=node_names[(offset + i) % len(node_names)],
             owner=replicaset,
             labels={"app": name},
+            containers=containers,
             created=_EPOCH,
             phase="Running" if ready is None or i < ready else "Pending",
         )
@@ -449,8 +539,15 @@ def _deployment_objects(
     return [deployment, replicaset, *pods]
 
 
-def _daemonset_objects(namespace: str, name: str, node_names: list[str]) -> list[dict[str, Any]]:
-    daemonset = k.daemonset(namespace, name, desired=len(node_names), created=_EPOCH)
+def _daemonset_objects(
+    namespace: str,
+    name: str,
+    node_names: list[str],
+    containers: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    daemonset = k.daemonset(
+        namespace, name, desired=len(node_names), containers=containers, created=_EPOCH
+    )
     return [
         daemonset,
         *(
@@ -460,6 +557,7 @@ def _daemonset_objects(namespace: str, name: str, node_names: list[str]) -> list
                 node_name=node,
                 owner=daemonset,
                 labels={"app": name},
+                containers=containers,
                 created=_EPOCH,
             )
             for i, node in enumerate(node_names)
@@ -523,8 +621,8 @@ def kube_seed(spec: ClusterSpec) -> KubeSeed:
     for chart in daemons:
         namespaces.add(chart_namespace(chart))
         seed.objects += _daemonset_objects(chart_namespace(chart), chart.name, node_names)
-    for name in ("aws-node", "kube-proxy"):
-        seed.objects += _daemonset_objects("kube-system", name, node_names)
+    seed.objects += _networking_addons(spec, node_names)
+    seed.objects += _inventory_seeds(spec, seed)
     for release in spec.helm_releases:
         namespaces.add(release.namespace)
     seed.objects += _legacy_api_objects(spec)
@@ -551,6 +649,73 @@ def kube_seed(spec: ClusterSpec) -> KubeSeed:
         )
     seed.objects += [k.namespace(ns, created=_EPOCH) for ns in sorted(namespaces)]
     return seed
+
+
+# --- inventory seeds -------------------------------------------------------------------
+
+_NETWORKING = {
+    # EKS name → (kind, workload, image repository under the regional ECR registry)
+    "vpc-cni": ("DaemonSet", "aws-node", "amazon-k8s-cni"),
+    "kube-proxy": ("DaemonSet", "kube-proxy", "eks/kube-proxy"),
+    "coredns": ("Deployment", "coredns", "eks/coredns"),
+}
+
+
+def _networking_addons(spec: ClusterSpec, node_names: list[str]) -> list[dict[str, Any]]:
+    """aws-node, kube-proxy and coredns in kube-system, on the image of their EKS add-on or,
+    where self-managed, on the tag the spec gives."""
+    versions = {**dict(spec.addons), **dict(spec.self_managed_addons)}
+    registry = f"602401143452.dkr.ecr.{spec.region}.amazonaws.com"
+    objects: list[dict[str, Any]] = []
+    for addon, (kind, name, repository) in _NETWORKING.items():
+        if addon not in versions:
+            continue
+        containers = [k.container(name, f"{registry}/{repository}:{versions[addon]}")]
+        if kind == "DaemonSet":
+            objects += _daemonset_objects("kube-system", name, node_names, containers)
+        else:
+            objects += _deployment_objects("kube-system", name, 2, node_names, 0, None, containers)
+    return objects
+
+
+def _inventory_seeds(spec: ClusterSpec, seed: KubeSeed) -> list[dict[str, Any]]:
+    """Karpenter node classes, an IngressClass, and what only blue has (parity)."""
+    # photo-api's ServiceAccount (IRSA, without its annotation where `irsa_annotated` is
+    # false) is seeded with the readiness seeds, which check its role's trust policy.
+    objects: list[dict[str, Any]] = [k.ingress_class("alb", created=_EPOCH)]
+    if spec.nodeclasses:
+        seed.types.append(KARPENTER_EC2NODECLASS)
+        if not spec.serves_karpenter_v1beta1:
+            seed.types.append(KARPENTER_NODEPOOL)
+        for name, ami in spec.nodeclasses:
+            terms = {"amiFamily": ami} if "@" not in ami else {"amiSelectorTerms": [{"alias": ami}]}
+            objects.append(
+                k.custom(
+                    "karpenter.k8s.aws/v1",
+                    "EC2NodeClass",
+                    None,
+                    name,
+                    spec={"role": f"KarpenterNodeRole-{spec.name}", **terms},
+                    created=_EPOCH,
+                )
+            )
+    if spec.blue_only_objects:
+        objects.append(k.cronjob(SERVICE_NAMESPACE, "weekly-report", "0 6 * * 1", created=_EPOCH))
+        seed.types.append(PROMETHEUS_SERVICEMONITOR)
+        objects.append(
+            k.custom(
+                "monitoring.coreos.com/v1",
+                "ServiceMonitor",
+                SERVICE_NAMESPACE,
+                "photo-api",
+                spec={"selector": {"matchLabels": {"app": "photo-api"}}},
+                created=_EPOCH,
+            )
+        )
+    return objects
+
+
+# --- end of inventory seeds ---------------------------------------------------------------
 
 
 def _is_pdb(obj: dict[str, Any], name: str) -> bool:
@@ -720,7 +885,7 @@ SEEDED_API_BLOCKERS = frozenset(
         "api-scan/ap-northeast-1/photos-apne1-green/helm-release/PodDisruptionBudget/photos/redis/"
         "policy/v1beta1",
         "api-scan/ap-northeast-1/photos-apne1-green/managed-fields/HorizontalPodAutoscaler/photos/"
-        "photo-api/autoscaling/v2beta2",
+        "search-indexer/autoscaling/v2beta2",
         "api-scan/ap-northeast-1/photos-apne1-green/crd-storage/CustomResourceDefinition/-/"
         "certificates.cert-manager.io/cert-manager.io/v1alpha2",
         # blue: redeployed to green (or calling it), and green does not show it migrated
@@ -781,21 +946,29 @@ def _add_api_evidence(seed: KubeSeed, spec: ClusterSpec) -> None:
     )
     if spec.role != "green" or spec.region != "ap-northeast-1":
         return
-    # Flux (server-side apply: no last-applied annotation) applied photo-api's HPA through
-    # autoscaling/v2beta2 two days ago, and will again: a blocker only managedFields show.
+    # Flux (server-side apply: no last-applied annotation) applied search-indexer's HPA
+    # through autoscaling/v2beta2 two days ago, and will again: a blocker only managedFields
+    # show. (photo-api's HPAs belong to the readiness seeds.)
     recent = datetime.now(UTC) - timedelta(days=2)
     seed.objects.append(
         k.with_managed_fields(
-            k.hpa(SERVICE_NAMESPACE, "photo-api", "photo-api", created=_EPOCH),
+            k.hpa(SERVICE_NAMESPACE, "search-indexer", "search-indexer", created=_EPOCH),
             k.managed_field("kustomize-controller", "autoscaling/v2beta2", recent),
             k.managed_field("kube-controller-manager", "autoscaling/v2", recent, "Update"),
         )
     )
     # A one-off apply of report-export through batch/v1beta1 long ago: a warning naming the
-    # manager and its time (the API is still reported as removed).
+    # manager and its time (the API is still reported as removed). Suspended on green, as
+    # the demo's cutover plan wants every CronJob there until 100 %.
     seed.objects.append(
         k.with_managed_fields(
-            k.cronjob(SERVICE_NAMESPACE, "report-export", schedule="0 5 * * *", created=_EPOCH),
+            k.cronjob(
+                SERVICE_NAMESPACE,
+                "report-export",
+                schedule="0 5 * * *",
+                suspend=True,
+                created=_EPOCH,
+            ),
             k.managed_field("deploy-bot", "batch/v1beta1", _EPOCH - timedelta(days=400)),
         )
     )

@@ -62,7 +62,7 @@ def seed_eks(
         version=spec.upgraded_from or spec.version,
         roleArn=ROLE_ARN,
         resourcesVpcConfig={"subnetIds": subnets, "securityGroupIds": security_groups or []},
-        upgradePolicy={"supportType": "EXTENDED"},
+        upgradePolicy={"supportType": spec.support_type},
     )
     for name, version in spec.addons_before_upgrade:
         eks.create_addon(clusterName=spec.name, addonName=name, addonVersion=version)

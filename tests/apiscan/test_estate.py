@@ -94,7 +94,7 @@ def test_live_served_version_finds_the_karpenter_v1beta1_nodepool(scan: EstateSc
 
 
 def test_managed_fields_and_crd_storage_on_green(scan: EstateScan) -> None:
-    [hpa] = _rows(scan, cluster=GREEN, kind="HorizontalPodAutoscaler", name="photo-api")
+    [hpa] = _rows(scan, cluster=GREEN, kind="HorizontalPodAutoscaler", name="search-indexer")
     assert hpa.lead.source == "managed-fields" and not hpa.stale_only
     assert hpa.lead.extra["manager"] == "kustomize-controller"
     [export] = _rows(scan, cluster=GREEN, kind="CronJob", name="report-export")
@@ -263,7 +263,7 @@ def test_cli_refuses_to_guess_a_target_for_mixed_clusters(
 ) -> None:
     args = ["scan", "--cluster", "photos-apne1-blue", "--cluster", "photos-apne1-green", "--live"]
     assert main(args) == 1
-    assert "different versions (1.34, 1.35); give --target-version" in capsys.readouterr().err
+    assert "different versions (1.34, 1.36); give --target-version" in capsys.readouterr().err
 
 
 def test_cli_scans_the_estate_of_a_parameter_file(
@@ -272,5 +272,5 @@ def test_cli_scans_the_estate_of_a_parameter_file(
     code = main(["scan", "--params", "params/demo.yaml", "-o", "json"])
     report = json.loads(capsys.readouterr().out)
     assert report["sources_scanned"] == ["estate"]
-    assert report["target_versions"]["k8s"] == "1.34"
+    assert report["target_versions"]["k8s"] == "1.35"
     assert code == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,14 @@ def run_dir_of(output: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def demo_run(sandbox, archive_dir) -> tuple[subprocess.CompletedProcess[str], Path]:
+def demo_run(sandbox, archive_dir) -> Iterator[tuple[subprocess.CompletedProcess[str], Path]]:
+    """The whole demo; step 4 leaves both regions on green, so the sandbox is put back on
+    100 % blue afterwards: the other tests share it and judge its seeded state."""
     done = run("run", "--params", "params/demo.yaml")
-    return done, run_dir_of(done.stdout)
+    run_dir = run_dir_of(done.stdout)
+    yield done, run_dir
+    back = run("shift", "rollback", "--params", "params/demo.yaml", "--run-dir", str(run_dir))
+    assert back.returncode == 0, back.stdout + back.stderr
 
 
 def test_demo_run_passes_with_waivers(demo_run) -> None:
@@ -75,6 +81,35 @@ def test_archive_is_complete_and_hashes_match(demo_run) -> None:
     assert "readiness/us-east-1/trust-policy/photos/photo-api" in readiness & waived
     assert "artefacts/01-inventory/readiness.csv" in manifest.files
     assert "Cutover readiness" in html
+
+
+def test_step_4_shifts_both_regions_to_green(demo_run) -> None:
+    """The shift ran as its own process, the canary region first, every verdict passed, and
+    AWS agrees: every forward action naming blue is at 100 % green."""
+    from ekslift import aws
+    from ekslift.params import load_params
+    from ekslift.traffic.actions import read_forward_set
+    from ekslift.traffic.state import StateLog, region_view
+
+    done, run_dir = demo_run
+    assert "04-traffic-shift: pass" in done.stdout, done.stdout + done.stderr
+    result = json.loads((run_dir / "results" / "04-traffic-shift.json").read_text())
+    assert result["verdict"] == "pass"
+    artefacts = run_dir / "artefacts" / "04-traffic-shift"
+    records = StateLog(artefacts / "state.jsonl").records()
+    assert [r.region for r in records if r.kind == "region"] == ["ap-northeast-1", "us-east-1"]
+    verdicts = [
+        (r.region, r.data["share"], r.data["verdict"]) for r in records if r.kind == "verdict"
+    ]
+    assert {v for _, _, v in verdicts} == {"pass"} and len(verdicts) == 10  # smoke, 3, bake
+    assert (artefacts / "weights.csv").read_text().count("\n") == 1 + 2 * 4
+    assert (artefacts / "shift.pid").exists() and (artefacts / "weight-history.png").exists()
+    params = load_params("params/demo.yaml")
+    aws.clear_cache()
+    for region in params.regions:
+        assert region_view(records, region.name).status == "shifted"
+        alb = region.traffic.alb
+        assert read_forward_set(region.name, alb).share(alb) == 100
 
 
 def test_step_2_scans_the_demo_manifests_with_paths_as_written(demo_run) -> None:

@@ -14,9 +14,9 @@ from ekslift.params import ParamsError, load_params, parse_params
 LISTENER = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/photos/0123abcd/4567ef"
 TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/photos-blue/89abcdef"
 VALID = {
-    "name": "upgrade-1-34",
+    "name": "upgrade-1-35",
     "environment": "prod",
-    "target_version": "1.34",
+    "target_version": "1.35",
     "regions": [
         {
             "name": "us-east-1",
@@ -53,7 +53,7 @@ def problems(data: dict) -> list[str]:
 
 def test_valid_parameters_load_with_defaults() -> None:
     params = parse_params(VALID, "p.yaml")
-    assert params.target_version == "1.34"
+    assert params.target_version == "1.35"
     assert params.regions[0].traffic.steps == [0, 5, 25, 50, 100]
     assert params.apply is False
 
@@ -79,10 +79,60 @@ def test_each_mistake_names_its_key_path(change: dict, expected: str) -> None:
     assert any(expected.replace("Value error, ", "") in p for p in found), found
 
 
-def test_missing_cluster_is_reported() -> None:
+def test_blue_green_needs_green_and_names_the_key() -> None:
     data = copy.deepcopy(VALID)
     del data["regions"][0]["green"]
-    assert problems(data) == ["regions[0].green: required key is missing"]
+    (problem,) = problems(data)
+    assert problem.startswith("regions[0].green: required for strategy blue-green")
+    assert "strategy: in-place" in problem
+
+
+IN_PLACE = {
+    "name": "mgmt-1-35",
+    "environment": "prod",
+    "target_version": "1.35",
+    "regions": [
+        {
+            "name": "us-east-1",
+            "strategy": "in-place",
+            "blue": {"eks_cluster": "mgmt", "kube_context": "mgmt"},
+        },
+        VALID["regions"][0] | {"name": "eu-west-1"},
+    ],
+}
+
+
+def test_in_place_region_has_one_cluster_in_the_in_place_role() -> None:
+    from ekslift.estate import estate_clusters
+
+    params = parse_params(IN_PLACE, "p.yaml")
+    assert list(params.regions[0].clusters()) == ["in-place"]
+    roles = [(c.region, c.role, c.cluster) for c in estate_clusters(params)]
+    assert roles == [
+        ("us-east-1", "in-place", "mgmt"),
+        ("eu-west-1", "blue", "photos-blue"),
+        ("eu-west-1", "green", "photos-green"),
+    ]
+
+
+def test_in_place_with_green_or_traffic_is_refused() -> None:
+    data = copy.deepcopy(IN_PLACE)
+    data["regions"][0]["green"] = {"eks_cluster": "g", "kube_context": "g"}
+    data["regions"][0]["traffic"] = VALID["regions"][0]["traffic"]
+    found = problems(data)
+    assert any(p.startswith("regions[0].green: strategy in-place") for p in found), found
+    assert any(p.startswith("regions[0].traffic: strategy in-place") for p in found), found
+
+
+def test_unset_variables_and_schema_errors_are_reported_together(monkeypatch) -> None:
+    monkeypatch.delenv("EKSLIFT_NOT_SET_ANYWHERE", raising=False)
+    data = broken(
+        regions__0__traffic__alb__listener_arn="${EKSLIFT_NOT_SET_ANYWHERE}", colour="blue"
+    )
+    found = problems(data)
+    assert len(found) == 2, found
+    assert found[0].startswith("regions[0].traffic.alb.listener_arn: environment variable")
+    assert found[1] == "colour: unknown key (check the spelling against params/example.yaml)"
 
 
 def test_repeated_region_is_rejected() -> None:

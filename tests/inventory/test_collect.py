@@ -9,15 +9,16 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ekslift import aws
 from ekslift.cli import main
 from ekslift.gate import judge
 from ekslift.inventory import STEP
 from ekslift.inventory.collect import collect
-from ekslift.params import load_params
+from ekslift.params import load_params, parse_params
 from ekslift.tools import find_binary
-from ekslift_sandbox.scenario import SEEDED_BLOCKERS
+from ekslift_sandbox.scenario import EXPECTED_WARNINGS, SEEDED_BLOCKERS
 
 pytestmark = pytest.mark.sandbox
 
@@ -42,12 +43,20 @@ def test_every_seeded_blocker_is_found(inventory, params) -> None:
     assert blockers(inventory, params) == set(SEEDED_BLOCKERS)
 
 
+def test_every_expected_warning_is_raised(inventory, params) -> None:
+    result = judge(STEP, inventory.findings, params)
+    warnings = {f.id for f in result.findings if f.severity == "warning"}
+    assert set(EXPECTED_WARNINGS) <= warnings
+    assert result.verdict == "warn", [f.id for f in result.open_blockers]
+
+
 def test_blue_facts_are_information_only(inventory, params) -> None:
     result = judge(STEP, inventory.findings, params)
     blue = [f for f in result.findings if f.role == "blue"]
     assert blue, "blue clusters should be reported"
     assert {f.severity for f in blue} <= {"info", "warning"}
-    assert all(f.id.endswith("/support/" + f.cluster) for f in blue if f.severity == "warning")
+    warned = {f.id.split("/")[3] for f in blue if f.severity == "warning"}
+    assert warned == {"support", "node-os"}
 
 
 def test_tables_cover_every_source(inventory) -> None:
@@ -68,6 +77,15 @@ def test_tables_cover_every_source(inventory) -> None:
     assert matrix.loc[("photos", "share-links"), ("ap-northeast-1", "green")] == "— missing"
     thumbnailer = matrix.loc[("photos", "thumbnailer"), ("us-east-1", "green")]
     assert thumbnailer == "3.0.0 (OutOfSync/Degraded)"
+    core = inventory.frame("core_addons")
+    kube_proxy = core[(core.cluster == "photos-use1-green") & (core.name == "kube-proxy")]
+    assert kube_proxy.iloc[0].self_managed and kube_proxy.iloc[0].version == "v1.34.1-eksbuild.2"
+    assert set(core.name) == {"vpc-cni", "kube-proxy", "coredns"}
+    nodeclasses = inventory.frame("nodeclasses")
+    assert set(nodeclasses[nodeclasses.amazon_linux_2].name) == {"legacy"}
+    addons = inventory.frame("addons")
+    assert not addons.installed_compatible.isna().any()
+    assert inventory.plan == [], "blue/green regions have no hop plan"
     releases = inventory.frame("helm_releases")
     assert set(releases["name"]) == {"ingress-nginx", "cert-manager", "metrics-server", "redis"}
     assert set(releases["status"]) == {"deployed"}
@@ -157,3 +175,26 @@ def test_cli_inventory_shows_the_blockers_and_fails_the_gate(sandbox, capsys, tm
     for blocker in SEEDED_BLOCKERS:
         assert blocker in out
     assert "gate 01-inventory: fail" in out
+
+
+def test_in_place_region_is_judged_hop_by_hop(sandbox) -> None:
+    """use1-blue (1.33) upgraded in place to 1.35: two hops, each in EKS's order."""
+    data = yaml.safe_load(Path("params/demo.yaml").read_text())
+    blue = next(r for r in data["regions"] if r["name"] == "us-east-1")["blue"]
+    data["regions"] = [{"name": "us-east-1", "strategy": "in-place", "blue": blue}]
+    data["waivers"] = []
+    params = parse_params(data, "in-place.yaml")
+    inventory = collect(params)
+    plan = [(r.hop, r.to_version, r.component, r.blocked_by) for r in inventory.plan]
+    assert [p[:3] for p in plan] == [
+        (hop, version, component)
+        for hop, version in ((1, "1.34"), (2, "1.35"))
+        for component in ("control plane", "vpc-cni, CoreDNS, kube-proxy", "nodes")
+    ]
+    blocked = {(p[0], p[2]): p[3] for p in plan}
+    assert "ami-type/ng-al2" in blocked[(1, "nodes")]
+    assert "node-os/self-managed/gpu-self-managed" in blocked[(1, "nodes")]
+    assert "cgroup-v1/nodegroup/ng-al2" in blocked[(2, "nodes")]
+    roles = {f.role for f in inventory.findings if f.cluster == "photos-use1-blue"}
+    assert roles == {"in-place"}
+    assert not inventory.parity, "one cluster: nothing to compare"

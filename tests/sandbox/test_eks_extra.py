@@ -274,13 +274,13 @@ def test_addon_lifecycle(eks: Any) -> None:
 
 
 def test_addon_errors(eks: Any) -> None:
-    make_cluster(eks, version="1.34")
+    make_cluster(eks, version="1.35")
     code, status, _ = error_of(eks.describe_addon, clusterName="blue", addonName="vpc-cni")
     assert (code, status) == ("ResourceNotFoundException", 404)
     code, status, _ = error_of(eks.list_addons, clusterName="missing")
     assert (code, status) == ("ResourceNotFoundException", 404)
     code, _, _ = error_of(eks.create_addon, clusterName="blue", addonName="kubecost_kubecost")
-    assert code == "InvalidParameterException"  # no version of it runs on 1.34
+    assert code == "InvalidParameterException"  # no version of it runs on 1.35
     eks.create_addon(clusterName="blue", addonName="vpc-cni")
     code, status, _ = error_of(eks.create_addon, clusterName="blue", addonName="vpc-cni")
     assert (code, status) == ("ResourceInUseException", 409)
@@ -311,13 +311,13 @@ def test_describe_addon_versions_filters(eks: Any) -> None:
     names = {a["addonName"] for a in everything["addons"]}
     assert {"vpc-cni", "coredns", "kube-proxy", "kubecost_kubecost"} <= names
 
-    on_134 = fits_model(
-        eks, "describe_addon_versions", eks.describe_addon_versions(kubernetesVersion="1.34")
+    on_135 = fits_model(
+        eks, "describe_addon_versions", eks.describe_addon_versions(kubernetesVersion="1.35")
     )["addons"]
-    assert "kubecost_kubecost" not in {a["addonName"] for a in on_134}
-    for addon in on_134:
+    assert "kubecost_kubecost" not in {a["addonName"] for a in on_135}
+    for addon in on_135:
         for version in addon["addonVersions"]:
-            assert [c["clusterVersion"] for c in version["compatibilities"]] == ["1.34"]
+            assert [c["clusterVersion"] for c in version["compatibilities"]] == ["1.35"]
 
     proxy = eks.describe_addon_versions(addonName="kube-proxy", kubernetesVersion="1.33")
     (only,) = proxy["addons"]

@@ -24,6 +24,7 @@ from ekslift.gate import Finding
 from ekslift.inventory import cluster, eks, judge, parity
 from ekslift.inventory.models import (
     ClusterInventory,
+    HopRow,
     ParityGap,
     SupportWindow,
 )
@@ -42,6 +43,8 @@ class Inventory:
     argocd_apps: list[ArgoAppRow]
     parity: list[ParityGap]
     calendar: dict[str, SupportWindow]
+    # In-place regions: every hop, each component in EKS's order, and what blocks it there.
+    plan: list[HopRow] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     # What could not be reached at all: the step then ends as a tool error (exit 3).
     incomplete: list[str] = field(default_factory=list)
@@ -54,6 +57,8 @@ class Inventory:
             rows = self.argocd_apps
         elif table == "parity":
             rows = self.parity
+        elif table == "plan":
+            rows = self.plan
         else:
             rows = [row for c in self.clusters for row in getattr(c, table)]
         return pd.DataFrame([_flatten(r) for r in rows])
@@ -85,7 +90,14 @@ class Inventory:
 
     def workload_totals(self) -> pd.DataFrame:
         """Workload counts summed per cluster (the per-namespace rows are in the CSV)."""
-        columns = ["deployments", "statefulsets", "daemonsets", "pods", "pods_not_running"]
+        columns = [
+            "deployments",
+            "statefulsets",
+            "daemonsets",
+            "cronjobs",
+            "pods",
+            "pods_not_running",
+        ]
         frame = self.frame("workloads")
         if frame.empty:
             return frame
@@ -117,11 +129,13 @@ def _read_cluster(
         return unread
     inv = ClusterInventory(cluster=row)
     kube = KubeReader(where.context)
+    must_run_on = judge.path_of(inv, target)
     readers = {
         "nodegroups": lambda: eks.read_nodegroups(region_eks, where, target),
-        "addons": lambda: eks.read_addons(region_eks, where, target),
+        "addons": lambda: eks.read_addons(region_eks, where, must_run_on),
         "insights": lambda: eks.read_insights(region_eks, where),
         "nodes": lambda: cluster.read_nodes(kube, where, row.version, target),
+        "nodeclasses": lambda: cluster.read_nodeclasses(kube, where),
         "pdbs": lambda: cluster.read_pdbs(kube, where),
     }
     for area, read in readers.items():
@@ -130,9 +144,17 @@ def _read_cluster(
         except _READ_ERRORS as exc:
             _record(inv, where, area, exc)
     try:
-        inv.workloads, inv.deployments = cluster.read_workloads(kube, where)
+        eks_addons = {a.name for a in inv.addons}
+        inv.workloads, inv.objects, inv.core_addons = cluster.read_workloads(
+            kube, where, eks_addons
+        )
     except _READ_ERRORS as exc:
         _record(inv, where, "workloads", exc)
+    try:
+        others = cluster.read_parity_objects(kube, where, crd_use=where.role == "blue")
+        inv.objects.update(others)
+    except _READ_ERRORS as exc:
+        _record(inv, where, "parity-objects", exc)
     try:
         inv.helm_releases, release_problems = cluster.read_helm_releases(kube, where)
         inv.problems.update({f"helm-release-{i}": p for i, p in enumerate(release_problems)})
@@ -199,16 +221,7 @@ def collect(params: UpgradeParams, *, today: date | None = None) -> Inventory:
         apps_job = pool.submit(_read_argocd, params)
         clusters = [job.result() for job in jobs]
         apps, argocd_problem, argocd_unreachable = apps_job.result()
-    gaps: list[ParityGap] = []
-    by_cluster = {c.cluster.where.cluster: c for c in clusters if c.cluster}
-    for region in params.regions:
-        gaps += parity.app_gaps(region.name, apps)
-        blue, green = (
-            by_cluster.get(region.blue.eks_cluster),
-            by_cluster.get(region.green.eks_cluster),
-        )
-        if blue and green:
-            gaps += parity.cluster_gaps(region.name, blue, green)
+    gaps = parity_gaps(params, clusters, apps)
     findings = [f for c in clusters for f in judge.cluster_findings(c, target)]
     findings += [f for c in clusters if c.cluster is None for f in _unreadable(c)]
     findings += judge.parity_findings(gaps)
@@ -225,7 +238,25 @@ def collect(params: UpgradeParams, *, today: date | None = None) -> Inventory:
     incomplete = [area for c in clusters for area in c.unreachable]
     if argocd_unreachable:
         incomplete.append("Argo CD (Applications)")
-    return Inventory(target, today, clusters, apps, gaps, calendar, findings, incomplete)
+    plan = [row for c in clusters for row in judge.hop_plan(c, target)]
+    return Inventory(target, today, clusters, apps, gaps, calendar, plan, findings, incomplete)
+
+
+def parity_gaps(
+    params: UpgradeParams, clusters: list[ClusterInventory], apps: list[ArgoAppRow]
+) -> list[ParityGap]:
+    """Blue against green in each blue-green region, matched by region and role: EKS names
+    are unique per region only, so two regions may both have a `photos-blue`."""
+    by_role = {(c.cluster.where.region, c.cluster.where.role): c for c in clusters if c.cluster}
+    gaps: list[ParityGap] = []
+    for region in params.regions:
+        if region.strategy != "blue-green":
+            continue  # in place: one cluster, nothing to compare it with
+        gaps += parity.app_gaps(region.name, apps)
+        blue, green = by_role.get((region.name, "blue")), by_role.get((region.name, "green"))
+        if blue and green:
+            gaps += parity.cluster_gaps(region.name, blue, green)
+    return gaps
 
 
 def _unreadable(inv: ClusterInventory) -> list[Finding]:

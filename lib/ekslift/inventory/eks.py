@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from datetime import date
 from functools import cache
 from importlib.resources import files
@@ -17,7 +18,9 @@ from typing import Any
 import yaml
 from botocore.exceptions import ClientError
 
+from ekslift.errors import is_unreachable
 from ekslift.estate import EstateCluster
+from ekslift.inventory import facts
 from ekslift.inventory.models import (
     AddonRow,
     ClusterRow,
@@ -25,7 +28,6 @@ from ekslift.inventory.models import (
     NodegroupRow,
     SupportWindow,
 )
-from ekslift.versions import parse_minor
 
 log = logging.getLogger(__name__)
 
@@ -91,35 +93,8 @@ def read_cluster(
         if window.end_of_extended
         else None,
         support=window,
+        support_type=(cluster.get("upgradePolicy") or {}).get("supportType", ""),
     )
-
-
-@cache
-def compat_facts() -> dict[str, Any]:
-    text = files("ekslift.inventory").joinpath("data/compat.yaml").read_text("utf-8")
-    return yaml.load(text, Loader=yaml.CSafeLoader)
-
-
-def ami_supported(ami_type: str, version: str) -> bool:
-    fact = compat_facts()["ami_types"].get(ami_type)
-    if fact is None:
-        log.warning("AMI type %s is not in compat.yaml; assuming it is supported", ami_type)
-        return True
-    if "last" in fact and parse_minor(version) > parse_minor(str(fact["last"])):
-        return False
-    return not ("first" in fact and parse_minor(version) < parse_minor(str(fact["first"])))
-
-
-def ami_replacement(ami_type: str) -> str | None:
-    return compat_facts()["ami_types"].get(ami_type, {}).get("replacement")
-
-
-def kubelet_max_older(control_plane: str) -> int:
-    allowed = 2
-    for rule in compat_facts()["kubelet_max_older"]:
-        if parse_minor(control_plane) >= parse_minor(str(rule["since"])):
-            allowed = int(rule["minors"])
-    return allowed
 
 
 def read_nodegroups(eks: Any, where: EstateCluster, target: str) -> list[NodegroupRow]:
@@ -136,7 +111,7 @@ def read_nodegroups(eks: Any, where: EstateCluster, target: str) -> list[Nodegro
                     version=ng.get("version", ""),
                     release_version=ng.get("releaseVersion", ""),
                     desired_size=int(ng.get("scalingConfig", {}).get("desiredSize", 0)),
-                    ami_supported_on_target=ami_supported(ami_type, target),
+                    ami_supported_on_target=facts.ami_supported(ami_type, target),
                 )
             )
     return rows
@@ -147,46 +122,85 @@ def addon_version_key(version: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", version))
 
 
-def _versions_for(eks: Any, addon: str, target: str) -> list[dict[str, Any]]:
-    versions: list[dict[str, Any]] = []
-    pages = eks.get_paginator("describe_addon_versions").paginate(
-        addonName=addon, kubernetesVersion=target
-    )
+def _catalogue(eks: Any, addon: str) -> dict[str, dict[str, bool]]:
+    """Every published version of an add-on → {cluster version: is it the default there}.
+
+    One DescribeAddonVersions per add-on without `kubernetesVersion`: each version carries
+    its `compatibilities[].clusterVersion`, which answers every hop at once.
+    """
+    catalogue: dict[str, dict[str, bool]] = {}
+    pages = eks.get_paginator("describe_addon_versions").paginate(addonName=addon)
     for page in pages:
         for info in page.get("addons", []):
-            if info.get("addonName") == addon:
-                versions += info.get("addonVersions", [])
-    return versions
+            if info.get("addonName") != addon:
+                continue
+            for version in info.get("addonVersions", []):
+                catalogue[version["addonVersion"]] = {
+                    c["clusterVersion"]: bool(c.get("defaultVersion"))
+                    for c in version.get("compatibilities", [])
+                    if c.get("clusterVersion")
+                }
+    return catalogue
 
 
-def read_addons(eks: Any, where: EstateCluster, target: str) -> list[AddonRow]:
+def addon_row(
+    where: EstateCluster,
+    addon: dict[str, Any],
+    catalogue: dict[str, dict[str, bool]] | None,
+    must_run_on: list[str],
+    problem: str = "",
+) -> AddonRow:
+    """Judge-ready facts of one add-on: is the installed version compatible with the first
+    version it must run on, and which of those versions have no build of it at all.
+
+    `catalogue` None means EKS was not asked successfully: compatibility stays unknown.
+    """
+    installed = addon.get("addonVersion", "")
+    target = must_run_on[-1]
+    row = AddonRow(
+        where=where,
+        name=addon.get("addonName", ""),
+        version=installed,
+        status=addon.get("status", ""),
+        checked_against=must_run_on[0],
+        installed_compatible=None,
+        no_version_for="",
+        default_for_target=None,
+        latest_for_target=None,
+        problem=problem,
+    )
+    if catalogue is None:
+        return row
+    on_target = [v for v, clusters in catalogue.items() if target in clusters]
+    return replace(
+        row,
+        installed_compatible=must_run_on[0] in catalogue.get(installed, {}),
+        no_version_for=", ".join(
+            v for v in must_run_on if not any(v in c for c in catalogue.values())
+        ),
+        default_for_target=next((v for v in on_target if catalogue[v][target]), None),
+        latest_for_target=max(on_target, key=addon_version_key, default=None),
+    )
+
+
+def read_addons(eks: Any, where: EstateCluster, must_run_on: list[str]) -> list[AddonRow]:
+    """EKS add-ons against the versions they must run on (`must_run_on`, oldest first).
+
+    A refused DescribeAddonVersions (AccessDenied, throttling past retries) is kept on the
+    row as its problem, never read as "compatible".
+    """
     rows = []
     for page in eks.get_paginator("list_addons").paginate(clusterName=where.cluster):
         for name in page.get("addons", []):
             addon = eks.describe_addon(clusterName=where.cluster, addonName=name)["addon"]
-            versions = _versions_for(eks, name, target)
-            default = next(
-                (
-                    v["addonVersion"]
-                    for v in versions
-                    for c in v.get("compatibilities", [])
-                    if c.get("clusterVersion") == target and c.get("defaultVersion")
-                ),
-                None,
-            )
-            rows.append(
-                AddonRow(
-                    where=where,
-                    name=name,
-                    version=addon.get("addonVersion", ""),
-                    status=addon.get("status", ""),
-                    supports_target=bool(versions),
-                    default_for_target=default,
-                    latest_for_target=max(
-                        (v["addonVersion"] for v in versions), key=addon_version_key, default=None
-                    ),
-                )
-            )
+            try:
+                catalogue = _catalogue(eks, name)
+            except ClientError as exc:
+                if is_unreachable(exc):
+                    raise
+                rows.append(addon_row(where, addon, None, must_run_on, f"{exc}"))
+                continue
+            rows.append(addon_row(where, addon, catalogue, must_run_on))
     return rows
 
 

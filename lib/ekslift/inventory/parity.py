@@ -1,8 +1,10 @@
 """Blue vs green parity: green must run everything blue runs before it takes traffic.
 
 Compared per region: Argo CD Applications (by chart and namespace), Helm releases (by name
-and namespace) and Deployments. A gap is anything on blue that green lacks, or that green
-has but not synced/healthy.
+and namespace), workloads (Deployments, StatefulSets, DaemonSets, CronJobs), HPAs, PDBs,
+LoadBalancer Services, Ingresses and IngressClasses, ServiceAccounts with an IAM role
+(IRSA), and the CRDs that blue's custom resources need. A gap is anything on blue that
+green lacks, or that green has but not synced/healthy.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ekslift.argocd import ArgoAppRow
-from ekslift.inventory.models import ClusterInventory, HelmReleaseRow, ParityGap
+from ekslift.gate import Severity
+from ekslift.inventory.models import ClusterInventory, HelmReleaseRow, ParityGap, ParityKind
 
 
 def _apps_by_key(apps: Iterable[ArgoAppRow], role: str) -> dict[tuple[str, str], ArgoAppRow]:
@@ -48,7 +51,7 @@ def app_gaps(region: str, apps: list[ArgoAppRow]) -> list[ParityGap]:
                     "chart version differs (expected during an upgrade: check the chart diff)",
                     app.target_revision,
                     peer.target_revision,
-                    blocking=False,
+                    severity="info",
                 )
             )
     return gaps
@@ -81,15 +84,46 @@ def cluster_gaps(region: str, blue: ClusterInventory, green: ClusterInventory) -
                     peer.status,
                 )
             )
-    for namespace, name in sorted(blue.deployments - green.deployments):
-        gaps.append(
-            ParityGap(
-                region,
-                "workload",
-                f"{namespace}/{name}",
-                "Deployment missing on green",
-                "present",
-                "—",
-            )
-        )
+    for kind, (problem, severity) in _OBJECT_GAPS.items():
+        gaps += _object_gaps(region, kind, problem, severity, blue, green)
+    return gaps
+
+
+# What green lacking each kind means. A missing PDB only weakens green's protection against
+# disruptions (nothing is drained for the cutover), so it warns; the rest breaks traffic or
+# work that blue does today.
+_OBJECT_GAPS: dict[ParityKind, tuple[str, Severity]] = {
+    "workload": ("Deployment missing on green", "blocker"),
+    "statefulset": ("StatefulSet missing on green", "blocker"),
+    "daemonset": ("DaemonSet missing on green", "blocker"),
+    "cronjob": ("CronJob missing on green", "blocker"),
+    "hpa": ("HorizontalPodAutoscaler missing on green: it will not scale", "blocker"),
+    "pdb": ("PodDisruptionBudget missing on green", "warning"),
+    "service-lb": ("Service of type LoadBalancer missing on green", "blocker"),
+    "ingress": ("Ingress missing on green", "blocker"),
+    "ingressclass": ("IngressClass missing on green: its Ingresses are not served", "blocker"),
+    "irsa": ("ServiceAccount on green lacks the IAM role (eks.amazonaws.com/role-arn)", "blocker"),
+    "crd": ("CRD missing on green, but blue has custom resources of it", "blocker"),
+}
+
+
+def _object_gaps(
+    region: str,
+    kind: ParityKind,
+    problem: str,
+    severity: Severity,
+    blue: ClusterInventory,
+    green: ClusterInventory,
+) -> list[ParityGap]:
+    if kind == "pdb":
+        theirs = {(p.namespace, p.name): "" for p in blue.pdbs}
+        ours = {(p.namespace, p.name): "" for p in green.pdbs}
+    else:
+        theirs, ours = blue.objects.get(kind, {}), green.objects.get(kind, {})
+    if kind == "crd":
+        theirs = {key: use for key, use in theirs.items() if use}
+    gaps = []
+    for key in sorted(set(theirs) - set(ours)):
+        name = "/".join(part for part in key if part)
+        gaps.append(ParityGap(region, kind, name, problem, theirs[key] or "present", "—", severity))
     return gaps

@@ -16,13 +16,16 @@ TABLES = (
     "clusters",
     "nodegroups",
     "nodes",
+    "nodeclasses",
     "addons",
+    "core_addons",
     "insights",
     "argocd_apps",
     "helm_releases",
     "workloads",
     "pdbs",
     "parity",
+    "plan",
 )
 
 
@@ -43,7 +46,7 @@ def print_inventory(
     if output == "json":
         console.print_json(result.model_dump_json())
         return
-    for name in ("clusters", "nodegroups", "addons", "parity"):
+    for name in ("clusters", "nodegroups", "addons", "core_addons", "parity", "plan"):
         frame = inventory.frame(name)
         if not frame.empty:
             console.print(_rich_table(name, frame))

@@ -134,7 +134,7 @@ def _read_aws(
     )
     facts.subnets = subnets
     every_subnet = [s for rows in (subnets or {}).values() for s in rows]
-    own = {"blue": alb.blue_target_group_arn, "green": alb.green_target_group_arn}
+    own: dict[Color, str] = {"blue": alb.blue_target_group_arn, "green": alb.green_target_group_arn}
     facts.target_health = _guard(
         facts,
         "target health",
@@ -207,12 +207,12 @@ def _history(
     balancers = sorted({a.load_balancer_arn for a in facts.forward_actions or []}) or (
         [facts.load_balancer.arn] if facts.load_balancer else []
     )
-    own = {"blue": alb.blue_target_group_arn, "green": alb.green_target_group_arn}
+    own: dict[Color, str] = {"blue": alb.blue_target_group_arn, "green": alb.green_target_group_arn}
     pairs = [(lb, tg) for lb in balancers for tg in own.values()]
     series = request_counts(cloudwatch, pairs, now - timedelta(days=days), now, PERIOD_SECONDS)
     return TrafficHistory(
         PERIOD_SECONDS,
-        {role: series[tg].points if tg in series else [] for role, tg in own.items()},  # type: ignore[misc]
+        {role: series[tg].points if tg in series else [] for role, tg in own.items()},
     )
 
 
@@ -247,7 +247,7 @@ def read(params: UpgradeParams, region_name: str, now: datetime | None = None) -
 def _classified(
     facts: RegionFacts, alb: AlbTraffic, readiness: ReadinessParams
 ) -> list[ClassifiedWorkload]:
-    own = {"blue": alb.blue_target_group_arn, "green": alb.green_target_group_arn}
+    own: dict[Color, str] = {"blue": alb.blue_target_group_arn, "green": alb.green_target_group_arn}
     return [
         row
         for role, kube in facts.kube.items()

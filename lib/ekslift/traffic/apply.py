@@ -1,0 +1,90 @@
+"""`ekslift shift apply`: the guarded entry to the shift, whoever starts it (the CLI in CI,
+a Kubernetes Job, the detached process notebook 04 starts).
+
+Nothing is written unless the parameters say `apply: true` (or `--apply` is given) and
+another person's approval is valid; one process at a time holds the run's lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ekslift.errors import InputError
+from ekslift.params import UpgradeParams
+from ekslift.traffic import STEP
+from ekslift.traffic.approval import approval_problems
+from ekslift.traffic.checks import caller_arn
+from ekslift.traffic.present import write_history
+from ekslift.traffic.shift import RegionOutcome, Services, Shift, default_services
+from ekslift.traffic.state import STATE_FILE, StateLog
+
+LOCK_FILE = "shift.lock"
+
+
+def artefacts_dir(run_dir: Path) -> Path:
+    return Path(run_dir) / "artefacts" / STEP
+
+
+def state_log(run_dir: Path) -> StateLog:
+    return StateLog(artefacts_dir(run_dir) / STATE_FILE)
+
+
+@contextmanager
+def exclusive(run_dir: Path) -> Iterator[None]:
+    """One shift process per run: a second one (a double click, a retried Job) is refused."""
+    path = artefacts_dir(run_dir) / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise InputError(
+                f"another shift process holds {path}; attach to it (`ekslift shift status`)"
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def operator_identity(params: UpgradeParams) -> str:
+    return caller_arn(params.regions[0].name, params.aws.profile)
+
+
+def apply_shift(
+    params: UpgradeParams,
+    params_path: Path,
+    run_dir: Path,
+    *,
+    apply: bool = False,
+    region: str | None = None,
+    services: Services | None = None,
+    install_signals: bool = False,
+) -> list[RegionOutcome]:
+    """Shift every region (or ``region``) after the guards; returns how each ended."""
+    if not (apply or params.apply):
+        raise InputError(
+            "nothing was written: the shift only plans unless the parameters say `apply: true` "
+            "or --apply is given"
+        )
+    operator = operator_identity(params)
+    problems = approval_problems(params, Path(params_path), operator, datetime.now(UTC))
+    if problems:
+        raise InputError("the shift needs a valid approval: " + "; ".join(problems))
+    services = services or default_services(params)
+    with exclusive(run_dir):
+        state = state_log(run_dir)
+        who = f"{operator} (pid {os.getpid()} on {socket.gethostname()})"
+        shift = Shift(params, state, services, who)
+        if install_signals:
+            shift.install_signal_handlers()
+        try:
+            return shift.run(only=region)
+        finally:
+            write_history(artefacts_dir(run_dir), state.records())
