@@ -189,7 +189,7 @@ def _cmd_readiness(args: argparse.Namespace) -> int:
     from ekslift.gate import judge
     from ekslift.readiness import check, check_estate
     from ekslift.readiness.present import print_readiness
-    from ekslift.readiness.report import EstateReadiness
+    from ekslift.readiness.rows import EstateReadiness
 
     params = load_params(args.params)
     known = [r.name for r in params.regions]

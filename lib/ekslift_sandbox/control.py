@@ -20,6 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ekslift.pids import alive
+
 STATE = "state.json"
 LOG = "daemon.log"
 READY_TIMEOUT_S = 180.0
@@ -44,22 +46,12 @@ class SandboxState(BaseModel):
     env: dict[str, str]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def read_state(state_dir: Path) -> SandboxState | None:
     path = state_dir / STATE
     if not path.exists():
         return None
     state = SandboxState.model_validate_json(path.read_text(encoding="utf-8"))
-    if not _alive(state.pid):
+    if not alive(state.pid):
         path.unlink(missing_ok=True)
         return None
     return state

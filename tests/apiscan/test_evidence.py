@@ -423,3 +423,28 @@ def test_a_chart_in_a_folder_that_does_not_render_is_an_error_not_clean(
     (chart / "templates" / "pdb.yaml").write_text('{{ fail "values.pdb is required" }}\n')
     assert main(["scan", str(tmp_path), "-t", "1.34"]) == 1
     assert "values.pdb is required" in capsys.readouterr().out
+
+
+def test_managed_fields_note_never_suggests_an_api_the_target_removed(facts: FactSet) -> None:
+    """flowcontrol v1beta1's published replacement (v1beta2) is itself gone at 1.32: the note
+    of a manager still writing v1beta1 points at what 1.32 serves, as last-applied's does."""
+    schema = {
+        "apiVersion": "flowcontrol.apiserver.k8s.io/v1",
+        "kind": "FlowSchema",
+        "metadata": {
+            "name": "batch",
+            "uid": "uid-batch",
+            "managedFields": [
+                _managed("flux", "flowcontrol.apiserver.k8s.io/v1beta1", timedelta(1))
+            ],
+        },
+    }
+    kube = FakeKube(
+        {"/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas": [schema]},
+        [ApiResource("flowcontrol.apiserver.k8s.io/v1", "FlowSchema", "flowschemas", False)],
+    )
+    targets = Targets(Version("1.32"))
+    result = scan_live(cast(KubeReader, kube), facts, targets, cluster=GREEN, now=NOW)
+    [sighting] = [s for s in result.sightings if s.source == "managed-fields"]
+    assert "change apiVersion to flowcontrol.apiserver.k8s.io/v1;" in sighting.note
+    assert "change apiVersion to flowcontrol.apiserver.k8s.io/v1beta2" not in sighting.note

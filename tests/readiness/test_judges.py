@@ -20,7 +20,7 @@ from ekslift.readiness.models import (
     TargetHealth,
     TrafficHistory,
 )
-from ekslift.readiness.report import CheckRow
+from ekslift.readiness.rows import CheckRow
 from tests.readiness.estate import (
     BLUE_ISSUER,
     BLUE_TG,

@@ -14,6 +14,6 @@ ALB weights), orchestrated by ``check`` into a ``report``; present: ``present``.
 """
 
 from ekslift.readiness.check import check, check_estate, verify_plans
-from ekslift.readiness.report import EstateReadiness, ReadinessReport
+from ekslift.readiness.rows import EstateReadiness, ReadinessReport
 
 __all__ = ["EstateReadiness", "ReadinessReport", "check", "check_estate", "verify_plans"]

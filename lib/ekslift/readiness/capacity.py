@@ -18,7 +18,7 @@ from typing import Any
 from ekslift.params import Color, ReadinessParams, RegionParams
 from ekslift.readiness.classify import served
 from ekslift.readiness.models import Autoscaler, ClusterFacts, RegionFacts, TrafficHistory, Workload
-from ekslift.readiness.report import CheckRow, Status
+from ekslift.readiness.rows import CheckRow, Status
 
 NOW_WINDOW = timedelta(minutes=30)
 SCALE_DOWN_OFF = "--scale-down-enabled=false"

@@ -14,7 +14,7 @@ from ekslift.argocd import ArgoAppRow
 from ekslift.params import Color, ReadinessParams, RegionParams
 from ekslift.readiness.classify import served
 from ekslift.readiness.models import RegionFacts, SyncWindow
-from ekslift.readiness.report import CheckRow
+from ekslift.readiness.rows import CheckRow
 
 
 def _app_of(apps: list[ArgoAppRow], region: str, role: Color, ref: str) -> ArgoAppRow | None:

@@ -34,7 +34,7 @@ from ekslift.readiness import (
     traffic,
 )
 from ekslift.readiness.models import ClusterFacts, RegionFacts, TrafficHistory
-from ekslift.readiness.report import (
+from ekslift.readiness.rows import (
     CheckRow,
     ClassifiedWorkload,
     EstateReadiness,

@@ -15,7 +15,7 @@ from ekslift.readiness.models import (
     Workload,
     WorkloadClass,
 )
-from ekslift.readiness.report import ClassifiedWorkload
+from ekslift.readiness.rows import ClassifiedWorkload
 
 EXTERNAL_DNS = "external-dns"
 _CLASSES: set[str] = {"served", "consumer", "cronjob", "external-dns", "side-effect", "stateful"}

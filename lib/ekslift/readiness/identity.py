@@ -17,7 +17,7 @@ from typing import Any
 
 from ekslift.params import ReadinessParams
 from ekslift.readiness.models import EksCluster, RegionFacts, Role
-from ekslift.readiness.report import CheckRow
+from ekslift.readiness.rows import CheckRow
 
 CLUSTER_TAG_KEY = "aws:principaltag/eks-cluster-name"
 

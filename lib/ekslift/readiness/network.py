@@ -8,7 +8,7 @@ egress addresses that blue does not use are refused by partners who allowlist bl
 from __future__ import annotations
 
 from ekslift.readiness.models import RegionFacts
-from ekslift.readiness.report import CheckRow
+from ekslift.readiness.rows import CheckRow
 
 
 def judge(facts: RegionFacts) -> list[CheckRow]:

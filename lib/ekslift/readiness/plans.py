@@ -12,7 +12,7 @@ from __future__ import annotations
 from ekslift.params import Color, CutoverPlans
 from ekslift.readiness.classify import is_external_dns
 from ekslift.readiness.models import ClusterFacts, RegionFacts, Workload
-from ekslift.readiness.report import CheckRow, ClassifiedWorkload
+from ekslift.readiness.rows import CheckRow, ClassifiedWorkload
 
 TXT_OWNER = "--txt-owner-id="
 POLICY = "--policy="

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ekslift.gate import StepResult
-from ekslift.readiness.report import EstateReadiness
+from ekslift.readiness.rows import EstateReadiness
 
 JSON_SCHEMA_VERSION = 1
 _STYLE = {"ok": "green", "fail": "red", "warn": "yellow", "info": "white"}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ekslift.params import WEIGHTS_TAG, AlbTraffic, Color, ReadinessParams, RegionParams
 from ekslift.readiness.models import ForwardAction, RegionFacts
-from ekslift.readiness.report import CheckRow
+from ekslift.readiness.rows import CheckRow
 
 INGRESS_TAGS = ("elbv2.k8s.aws/cluster", "ingress.k8s.aws/stack")
 READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"

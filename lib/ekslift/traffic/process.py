@@ -8,7 +8,6 @@ run's artefacts, so anyone can attach: read the state file, wait for the pid.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -16,24 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ekslift.atomic import write_text_atomic
+from ekslift.pids import alive
 
 PID_FILE = "shift.pid"
 LOG_FILE = "shift.log"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of this process has exited too; reap it if it is ours.
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return done == 0
 
 
 def running_pid(artefacts: Path) -> int | None:
@@ -41,7 +26,7 @@ def running_pid(artefacts: Path) -> int | None:
     if not path.exists():
         return None
     pid = int(json.loads(path.read_text(encoding="utf-8"))["pid"])
-    return pid if _alive(pid) else None
+    return pid if alive(pid) else None
 
 
 def start_detached(

@@ -322,7 +322,7 @@ class LiveScanner:
                 if stale
                 else "; it will send that version again"
             )
-            + f". {fact.note()}"
+            + f". {self.facts.note_at(fact, self.targets)}"
         ).strip()
         return Sighting(
             source="managed-fields",
