@@ -174,13 +174,18 @@ def _cmd_inventory(args: argparse.Namespace) -> int:
     from ekslift.inventory import STEP
     from ekslift.inventory.collect import collect
     from ekslift.inventory.present import print_inventory
+    from ekslift.readiness import check_estate
 
     params = load_params(args.params)
     inventory = collect(params)
-    result = judge(STEP, inventory.findings, params)
+    # Step 1's gate is the inventory's and cutover readiness's findings, as in notebook 01:
+    # the CLI must not pass what the notebook fails.
+    readiness = check_estate(params)
+    result = judge(STEP, inventory.findings + readiness.findings, params)
     print_inventory(console, inventory, result, args.output)
-    if inventory.incomplete:
-        err.print(f"[red]could not reach:[/red] {'; '.join(inventory.incomplete)}")
+    incomplete = inventory.incomplete + readiness.incomplete
+    if incomplete:
+        err.print(f"[red]could not reach:[/red] {'; '.join(incomplete)}")
         return EXIT_TOOL
     return EXIT_GATE if result.verdict == "fail" else EXIT_PASS
 

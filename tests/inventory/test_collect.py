@@ -198,3 +198,15 @@ def test_in_place_region_is_judged_hop_by_hop(sandbox) -> None:
     roles = {f.role for f in inventory.findings if f.cluster == "photos-use1-blue"}
     assert roles == {"in-place"}
     assert not inventory.parity, "one cluster: nothing to compare"
+
+
+def test_cli_inventory_gate_includes_cutover_readiness(sandbox, capsys, tmp_path) -> None:
+    """`ekslift inventory` judges what notebook 01 judges: a readiness blocker left unwaived
+    fails the CLI's gate too, not only the notebook's."""
+    data = yaml.safe_load(Path("params/demo.yaml").read_text())
+    data["waivers"] = [w for w in data["waivers"] if not w["id"].startswith("readiness/")]
+    strict = tmp_path / "no-readiness-waivers.yaml"
+    strict.write_text(yaml.safe_dump(data))
+    assert main(["inventory", "--params", str(strict)]) == 1
+    out = capsys.readouterr().out
+    assert "readiness/" in out and "gate 01-inventory: fail" in out
