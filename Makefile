@@ -67,6 +67,7 @@ bench: setup
 	$(BIN)/python bench/inventory_scale.py
 	$(BIN)/python bench/scan_throughput.py
 	$(BIN)/python bench/scan_live.py
+	$(BIN)/python bench/charts.py
 
 clean:
 	-$(BIN)/ekslift sandbox down --dir $(SANDBOX_DIR)

@@ -214,6 +214,12 @@ def _cmd_readiness(args: argparse.Namespace) -> int:
     return EXIT_GATE if result.verdict == "fail" else EXIT_PASS
 
 
+def _cmd_charts(args: argparse.Namespace) -> int:
+    from ekslift.chartdiff.cli import run_charts
+
+    return run_charts(args, console, err)
+
+
 def _share(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 100:
@@ -281,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", choices=["text", "json"], default="text")
     p.set_defaults(handler=_cmd_readiness)
 
+    from ekslift.chartdiff.cli import add_charts_parser
+
+    add_charts_parser(sub).set_defaults(handler=_cmd_charts)
     _add_scan(sub)
     _add_shift(sub)
     return parser

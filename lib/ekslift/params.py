@@ -334,6 +334,34 @@ class MetricsParams(_Strict):
 class ChartRepository(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     url: str = Field(pattern=r"^(https?|oci)://")
+    # An OCI registry served over plain HTTP (a local or in-VPC registry without TLS).
+    plain_http: bool = False
+
+
+class GitOpsParams(_Strict):
+    """The GitOps repository Argo CD deploys from, checked out locally: multi-source apps'
+    `$values/...` value files are read from it (the cluster only holds their names)."""
+
+    checkout: str = Field(min_length=1, description="path, relative to the parameter file")
+
+
+class ChartDiffParams(_Strict):
+    """Step 3, chart diff: where candidate versions come from and what a proposal must meet."""
+
+    # Repositories searched besides `chart_repositories` and the apps' own repoURLs (e.g. an
+    # OCI registry, or a second HTTP repository holding charts of the same names).
+    repositories: list[ChartRepository] = Field(default_factory=list)
+    # Chart name (or `namespace/release`) -> repository URL, for helm-installed releases,
+    # whose records do not say which repository they came from.
+    sources: dict[str, str] = Field(default_factory=dict)
+    min_release_age_days: int = Field(default=7, ge=0)
+    prereleases: bool = False
+    # The estate's renovate.json, relative to this file: its ignoreDeps and allowedVersions
+    # are respected.
+    renovate_config: str | None = None
+    # Where repository indexes and chart archives are cached between runs (default:
+    # $XDG_CACHE_HOME/ekslift/charts or ~/.cache/ekslift/charts).
+    cache_dir: str | None = None
 
 
 class ScanParams(_Strict):
@@ -443,6 +471,8 @@ class UpgradeParams(_Strict):
     metrics: MetricsParams = MetricsParams()
     chart_repositories: list[ChartRepository] = Field(default_factory=list)
     scan: ScanParams = ScanParams()
+    gitops: GitOpsParams | None = None
+    charts: ChartDiffParams = ChartDiffParams()
     readiness: ReadinessParams = ReadinessParams()
     shift: ShiftParams = ShiftParams()
     waivers: list[Waiver] = Field(default_factory=list)

@@ -27,6 +27,7 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -493,11 +494,31 @@ def build_chart_repo(out_dir: Path, helm: Helm, *, url: str | None = None) -> Pa
             stale.unlink()
         logger.info("packaged %d chart versions into %s", len(jobs), out_dir)
     index = out_dir / "index.yaml"
-    if not packaged or stamp.get("url") != url or not index.is_file():
+    if not packaged or stamp.get("url") != url or not stamp.get("dated") or not index.is_file():
         helm.repo_index(out_dir, url)
-    stamp = {"charts": fingerprint, "url": url}
+        date_index(index)
+    stamp = {"charts": fingerprint, "url": url, "dated": True}
     (out_dir / _STAMP).write_text(json.dumps(stamp), encoding="utf-8")
     return out_dir
+
+
+# --- publication dates (chart diff, issue 8) ----------------------------------------------
+#: When each chart's newest sandbox version was published; older ones a quarter apart. `helm
+#: repo index` stamps every version with the indexing time, which would make the whole
+#: repository "released today" and every bump too young for step 3's minimum release age.
+LATEST_PUBLISHED = datetime(2026, 9, 15, tzinfo=UTC)
+PUBLISHED_EVERY = timedelta(days=90)
+
+
+def date_index(index: Path) -> None:
+    """Give each version of the index a publication date: newest first, a quarter apart."""
+    data = yaml.safe_load(index.read_text(encoding="utf-8"))
+    for spec in SANDBOX_CHARTS:
+        order = [v.version for v in reversed(spec.versions)]
+        for entry in data.get("entries", {}).get(spec.name, []):
+            published = LATEST_PUBLISHED - PUBLISHED_EVERY * order.index(entry["version"])
+            entry["created"] = published.strftime("%Y-%m-%dT%H:%M:%S.000000000Z")
+    index.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

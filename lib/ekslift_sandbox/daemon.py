@@ -19,7 +19,7 @@ from typing import Protocol
 
 from ekslift.atomic import write_text_atomic
 from ekslift.charts.helm import Helm
-from ekslift_sandbox import identities, readiness_seed, scenario, seed
+from ekslift_sandbox import gitops, identities, ociregistry, readiness_seed, scenario, seed
 from ekslift_sandbox.awsserver import AwsSandbox
 from ekslift_sandbox.chartrepo import REPO_NAME, serve_chart_repo
 from ekslift_sandbox.control import STATE, SandboxState
@@ -50,6 +50,32 @@ def _start_clusters(specs: list[scenario.ClusterSpec]) -> dict[str, FakeKubeAPIS
     return servers
 
 
+def _chart_diff_seeds(
+    state_dir: Path,
+    helm: Helm,
+    specs: list[scenario.ClusterSpec],
+    mgmt: FakeKubeAPIServer,
+    running: list[Stoppable],
+) -> dict[str, str]:
+    """Step 3's estate (issue 8): a second HTTP repository, the OCI registry (optional, like
+    Prometheus), the GitOps checkout, and the Argo CD apps that use them."""
+    now = datetime.now(UTC)
+    community = gitops.serve_community_repo(state_dir / "community-charts", helm, now)
+    running.append(community)
+    registry = ociregistry.start_if_installed(state_dir / "oci")
+    env = {
+        "EKSLIFT_COMMUNITY_REPO_URL": community.url,
+        "EKSLIFT_GITOPS_CHECKOUT": str(gitops.write_checkout(state_dir / "gitops")),
+    }
+    if registry is not None:
+        running.append(registry)
+        gitops.push_oci_charts(registry, helm, state_dir / "oci-build", now)
+        env["EKSLIFT_OCI_REPO_URL"] = registry.url
+    mgmt.register_type(gitops.APPLICATION_SET)
+    mgmt.add_many(gitops.chart_diff_seeds(specs, community.url, registry.url if registry else None))
+    return env
+
+
 def build(
     state_dir: Path, scale: scenario.Scale, flavour: str
 ) -> tuple[SandboxState, list[Stoppable]]:
@@ -71,6 +97,7 @@ def build(
     releases = seed.ReleaseMaker(helm, REPO_NAME)
     for spec in specs:
         servers[spec.name].add_many(releases.secrets(spec))
+    chart_env = _chart_diff_seeds(state_dir, helm, specs, servers[mgmt.name], running)
 
     env = {
         **aws.environment(),
@@ -78,6 +105,7 @@ def build(
         "AWS_CONFIG_FILE": str(state_dir / "aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(state_dir / "aws-credentials"),
         "EKSLIFT_CHART_REPO_URL": repo.url,
+        **chart_env,
     }
     for name in ("aws-config", "aws-credentials"):
         (state_dir / name).write_text("")

@@ -96,6 +96,8 @@ def test_demo_run_passes_with_waivers(demo_run) -> None:
     assert manifest.waivers["01-inventory"], "the manifest must record the accepted blockers"
     assert manifest.versions["helm"].startswith("v")
     assert manifest.operator and manifest.git_commit
+    assert "03-chart-diff: warn" in done.stdout
+    assert manifest.waivers["03-chart-diff"], "step 3's blockers are waived in demo.yaml"
 
 
 def test_archive_is_complete_and_hashes_match(demo_run) -> None:
@@ -156,6 +158,25 @@ def test_step_2_scans_the_demo_manifests_with_paths_as_written(demo_run) -> None
     assert blockers == SEEDED_API_BLOCKERS and result["verdict"] == "warn"
     manifest = archive.load_manifest(run_dir)
     assert manifest.params_dir == str(Path("params").resolve())
+
+
+def test_step_3_proposes_and_archives(demo_run) -> None:
+    _, run_dir, _ = demo_run
+    result = json.loads((run_dir / "results" / "03-chart-diff.json").read_text())
+    assert result["verdict"] == "warn"
+    waived = {w["finding_id"] for w in result["waivers"]}
+    blockers = {f["id"] for f in result["findings"] if f["severity"] == "blocker"}
+    assert blockers and blockers <= waived
+    manifest = archive.load_manifest(run_dir)
+    for name in (
+        "chart-diff.json",
+        "chart-diff.csv",
+        "dependencies.md",
+        "renovate-packageRules.json",
+    ):
+        assert f"artefacts/03-chart-diff/{name}" in manifest.files
+    html = (run_dir / "html" / "03-chart-diff.html").read_text()
+    assert "<details>" in html and "event-router" in html
 
 
 def test_nothing_secret_is_archived(demo_run) -> None:

@@ -67,6 +67,17 @@ def test_the_layers_hold_today(lib_copy: Path) -> None:
             "import ekslift.readiness.check  # noqa",
             "CLI above runner above steps",
         ),
+        (
+            "ekslift/apiscan/judge.py",
+            "import ekslift.chartdiff.models  # noqa",
+            "CLI above runner above steps",
+        ),
+        (
+            "ekslift/chartdiff/judge.py",
+            "import ekslift.readiness.check  # noqa",
+            "CLI above runner above steps",
+        ),
+        ("ekslift/traffic/plan.py", "import ekslift.chartdiff.models  # noqa", "imports step 3"),
     ],
 )
 def test_a_forbidden_import_breaks_the_lint(

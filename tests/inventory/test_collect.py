@@ -18,6 +18,7 @@ from ekslift.inventory import STEP
 from ekslift.inventory.collect import collect
 from ekslift.params import load_params, parse_params
 from ekslift.tools import find_binary
+from ekslift_sandbox import gitops
 from ekslift_sandbox.scenario import EXPECTED_WARNINGS, SEEDED_BLOCKERS
 
 pytestmark = pytest.mark.sandbox
@@ -71,9 +72,14 @@ def test_tables_cover_every_source(inventory) -> None:
     nodes = inventory.frame("nodes")
     assert set(nodes["owner_kind"]) == {"nodegroup", "karpenter", "fargate", "self-managed"}
     apps = inventory.frame("argocd_apps")
-    assert len(apps) == 4 * 21 - 1
+    step3 = {c.name for c in (*gitops.COMMUNITY, *gitops.OCI)}
+    assert len(apps[~apps.chart.isin(step3)]) == 4 * 21 - 1
+    # Step 3's seeds: Applications on both us-east-1 clusters, OCI ones if a registry runs.
+    seeded = apps[apps.chart.isin(step3)]
+    assert set(seeded.region) == {gitops.SEED_REGION}
+    assert len(seeded) == 2 * seeded.chart.nunique() and seeded.chart.nunique() in (4, 5)
     matrix = inventory.apps_by_chart()
-    assert matrix.shape == (21, 4)
+    assert matrix.shape == (21 + seeded.chart.nunique(), 4)
     assert matrix.loc[("photos", "share-links"), ("ap-northeast-1", "green")] == "— missing"
     thumbnailer = matrix.loc[("photos", "thumbnailer"), ("us-east-1", "green")]
     assert thumbnailer == "3.0.0 (OutOfSync/Degraded)"

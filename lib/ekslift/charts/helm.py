@@ -175,16 +175,18 @@ class Helm:
             args += ["--version", version]
         return yaml.safe_load(self.run(*args)) or {}
 
-    def pull(self, ref: str, version: str, dest: Path) -> Path:
+    def pull(self, ref: str, version: str, dest: Path, *, plain_http: bool = False) -> Path:
         """Download a chart archive into `dest` and return its path.
 
         helm names the file after the chart's own name, which need not match the reference
-        (URLs, OCI), so we pull into an empty directory and move what appears.
+        (URLs, OCI), so we pull into an empty directory and move what appears. `plain_http`
+        reaches an OCI registry without TLS.
         """
         dest = Path(dest)
         dest.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".pull-", dir=dest) as tmp:
-            self.run("pull", ref, "--version", version, "--destination", tmp)
+            extra = ["--plain-http"] if plain_http else []
+            self.run("pull", ref, "--version", version, "--destination", tmp, *extra)
             archives = list(Path(tmp).glob("*.tgz"))
             if len(archives) != 1:
                 raise HelmError(
@@ -232,6 +234,11 @@ class Helm:
             args.append("--no-hooks")
         with self._values_file(values) as values_args:
             return self.run(*args, *values_args)
+
+    def push(self, archive: Path, registry: str, *, plain_http: bool = False) -> str:
+        """`helm push` a chart archive to an OCI registry (`oci://host/path`); helm's report."""
+        extra = ["--plain-http"] if plain_http else []
+        return self.run("push", str(archive), registry, *extra)
 
     def package(self, chart_dir: Path, dest: Path) -> Path:
         """`helm package` a chart directory into `dest`; return the archive's path."""

@@ -79,6 +79,11 @@ class HelmRelease:
     has_user_values: bool
     manifest: str = field(repr=False)
     hooks_manifest: str = field(default="", repr=False)
+    # Where the chart says it comes from: how a release is matched to a repository when
+    # several hold a chart of its name (nothing else in the record names the repository).
+    chart_home: str = ""
+    chart_sources: tuple[str, ...] = ()
+    object_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,8 @@ def decode_release(data_release: str | bytes, *, storage: Storage) -> HelmReleas
         has_user_values=bool(record.get("config")),
         manifest=mask_manifest_secrets(str(record.get("manifest") or "")),
         hooks_manifest=_hooks_manifest(record.get("hooks")),
+        chart_home=str(metadata.get("home") or ""),
+        chart_sources=tuple(str(s) for s in metadata.get("sources") or () if s),
     )
 
 
@@ -336,6 +343,7 @@ def _decode_candidate(cand: _Candidate, problems: list[ReleaseProblem]) -> HelmR
         logger.warning("skipping Helm release record %s: %s", where, exc)
         problems.append(ReleaseProblem(cand.namespace, cand.object_name, cand.storage, str(exc)))
         return None
+    release = replace(release, object_name=cand.object_name)
     if not release.namespace:
         release = replace(release, namespace=cand.namespace)
     return release
@@ -394,3 +402,27 @@ def list_releases(
     releases = _select(decoded, all_revisions)
     releases.sort(key=lambda r: (r.namespace, r.name, r.revision))
     return ReleaseList(releases, problems)
+
+
+class ObjectGetter(Protocol):
+    """What reading one record needs: `ekslift.kube.KubeReader.get_json`."""
+
+    def get_json(self, path: str, query: list[tuple[str, Any]] | None = None) -> Any:
+        """One object as parsed JSON."""
+        ...
+
+
+def read_user_values(kube: ObjectGetter, release: HelmRelease) -> dict[str, Any]:
+    """The values a release was installed with (`config`), for rendering its chart again.
+
+    They are secrets by policy: callers keep them in memory and pass them to helm only
+    through its private values file. Raises ReleaseDecodeError when the record cannot be
+    decoded, KubeError when it cannot be read.
+    """
+    plural = "secrets" if release.storage == "secret" else "configmaps"
+    item = kube.get_json(f"/api/v1/namespaces/{release.namespace}/{plural}/{release.object_name}")
+    data = ((item or {}).get("data") or {}).get("release")
+    if not isinstance(data, str) or not data:
+        raise ReleaseDecodeError(f"{plural[:-1]} {release.object_name} has no data.release")
+    config = decode_record(data, storage=release.storage).get("config")
+    return dict(config) if isinstance(config, dict) else {}

@@ -12,27 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from ekslift.apiscan.contract import SourceResult
 from ekslift.apiscan.facts import FactSet, Targets
 from ekslift.apiscan.sightings import ScanProblem
 from ekslift.apiscan.sources.charts import ChartRef, scan_chart, target_api_versions
-from ekslift.argocd import cluster_names_by_server
+from ekslift.argocd import APPLICATIONS, app_values, cluster_names_by_server
 from ekslift.charts.helm import Helm, HelmError
-from ekslift.charts.values import deep_merge
 from ekslift.kube import KubeReader
 
 log = logging.getLogger(__name__)
-APPLICATIONS = "/apis/argoproj.io/v1alpha1/namespaces/{namespace}/applications"
 _RENDER_WORKERS = 6
-_UNESCAPED_DOT = re.compile(r"(?<!\\)\.")
 
 
 @dataclass(frozen=True)
@@ -63,39 +57,6 @@ class ArgoChartApp:
             return ChartRef(self.chart, version, self.repo_url)
         base = self.repo_url if self.repo_url.startswith("oci://") else f"oci://{self.repo_url}"
         return ChartRef(f"{base.rstrip('/')}/{self.chart}", version)
-
-
-def _set_path(values: dict[str, Any], dotted: str, value: Any) -> None:
-    """`--set a.b.c=v` semantics for Argo CD's `helm.parameters` (escaped dots kept)."""
-    parts = [p.replace("\\.", ".") for p in _UNESCAPED_DOT.split(dotted)]
-    node = values
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[parts[-1]] = value
-
-
-def app_values(helm_spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The values Argo CD passes: `values` (YAML text) under `valuesObject`, then
-    `parameters` on top, as Argo CD orders them."""
-    values: dict[str, Any] = {}
-    text = helm_spec.get("values")
-    if isinstance(text, str) and text.strip():
-        loaded = yaml.safe_load(text)
-        if isinstance(loaded, Mapping):
-            values = deep_merge(values, loaded)
-    obj = helm_spec.get("valuesObject")
-    if isinstance(obj, Mapping):
-        values = deep_merge(values, obj)
-    for parameter in helm_spec.get("parameters") or []:
-        if isinstance(parameter, Mapping) and parameter.get("name"):
-            value = parameter.get("value", "")
-            if not parameter.get("forceString"):
-                value = yaml.safe_load(str(value)) if value != "" else ""
-            _set_path(values, str(parameter["name"]), value)
-    return values
 
 
 def chart_apps(kube: KubeReader, namespace: str) -> tuple[list[ArgoChartApp], list[ScanProblem]]:
