@@ -292,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_charts_parser(sub).set_defaults(handler=_cmd_charts)
     _add_scan(sub)
     _add_shift(sub)
+    _add_review(sub)
     return parser
 
 
@@ -310,6 +311,12 @@ def _add_shift(sub: argparse._SubParsersAction) -> None:
     from ekslift.traffic.cli import add_shift_parser
 
     add_shift_parser(sub)
+
+
+def _add_review(sub: argparse._SubParsersAction) -> None:
+    from ekslift.review.cli import add_parsers
+
+    add_parsers(sub, console)
 
 
 def main(argv: list[str] | None = None) -> int:

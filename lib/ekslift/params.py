@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
@@ -34,7 +34,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from ekslift.errors import InputError
-from ekslift.metrics.policy import JudgeSettings
+from ekslift.metrics.settings import MetricsSettings
 from ekslift.versions import VersionError, minor_text, parse_minor
 
 SCHEMA_VERSION: Final = 1
@@ -237,15 +237,27 @@ class NotificationSettings(_Strict):
     timeout_seconds: float = Field(default=5.0, gt=0)
 
 
-class ShiftParams(_Strict):
-    """Run-wide settings of step 4 (the traffic shift)."""
+class ReplaySettings(_Strict):
+    """Sandbox only: judge every step on the recorded ``minutes`` ending at ``until`` (the
+    sandbox's seeded history) instead of the minutes the step soaked. A demo cannot soak
+    for the minutes a real step needs; never set this for a real estate."""
 
-    judge: JudgeSettings = JudgeSettings()
-    metrics_source: Literal["cloudwatch", "cloudwatch-replay"] = Field(
-        default="cloudwatch",
-        description="cloudwatch-replay judges each step on recorded history (sandbox only)",
-    )
-    replay_minutes: int = Field(default=60, ge=1)
+    until: datetime
+    minutes: int = Field(default=60, ge=1, le=24 * 60)
+
+    @field_validator("until")
+    @classmethod
+    def _utc(cls, until: datetime) -> datetime:
+        if until.utcoffset() != timedelta(0):
+            raise ValueError("until must be a UTC time (…Z or +00:00)")
+        return until
+
+
+class ShiftParams(_Strict):
+    """Run-wide settings of step 4 (the traffic shift). Its metrics and judge are the run's
+    (``metrics.backend``, ``metrics.judge``), the ones step 5 re-judges it with."""
+
+    replay: ReplaySettings | None = None
     baseline_request_rate: float | None = Field(default=None, gt=0, description="requests/s")
     baseline_error_rate: float | None = Field(default=None, gt=0, lt=1)
     poll_seconds: float = Field(default=60.0, gt=0, description="limit checks while soaking")
@@ -318,17 +330,6 @@ class AwsParams(_Strict):
     profile: str | None = None
     retry_mode: Literal["standard", "adaptive"] = "adaptive"
     max_attempts: int = Field(default=8, ge=1, le=20)
-
-
-class MetricsParams(_Strict):
-    backend: Literal["cloudwatch", "prometheus"] = "cloudwatch"
-    prometheus_url: str | None = None
-
-    @model_validator(mode="after")
-    def _url_for_prometheus(self) -> MetricsParams:
-        if self.backend == "prometheus" and not self.prometheus_url:
-            raise ValueError("backend 'prometheus' needs prometheus_url")
-        return self
 
 
 class ChartRepository(_Strict):
@@ -468,7 +469,7 @@ class UpgradeParams(_Strict):
     aws: AwsParams = AwsParams()
     regions: list[RegionParams] = Field(min_length=1)
     argocd: ArgoCDParams | None = None
-    metrics: MetricsParams = MetricsParams()
+    metrics: MetricsSettings = MetricsSettings()
     chart_repositories: list[ChartRepository] = Field(default_factory=list)
     scan: ScanParams = ScanParams()
     gitops: GitOpsParams | None = None
@@ -499,13 +500,13 @@ class UpgradeParams(_Strict):
     def _shift_fits(self) -> UpgradeParams:
         """Every compared step needs the judge's policy for its share, and the canary must be
         one of the regions, or the shift would fail hours in instead of now."""
-        planned = {round(step.share * 100) for step in self.shift.judge.steps}
+        planned = {round(step.share * 100) for step in self.metrics.judge.steps}
         for region in self.regions:
             compared = {s for s in (region.traffic.steps if region.traffic else []) if 0 < s < 100}
             if compared - planned:
                 raise ValueError(
                     f"region {region.name}: steps {sorted(compared - planned)} have no judge "
-                    f"policy (shift.judge.steps has shares {sorted(planned)} %)"
+                    f"policy (metrics.judge.steps has shares {sorted(planned)} %)"
                 )
         canary = self.shift.canary_region
         if canary is not None and canary not in {r.name for r in self.regions}:

@@ -19,7 +19,15 @@ from typing import Protocol
 
 from ekslift.atomic import write_text_atomic
 from ekslift.charts.helm import Helm
-from ekslift_sandbox import gitops, identities, ociregistry, readiness_seed, scenario, seed
+from ekslift_sandbox import (
+    gitops,
+    identities,
+    ociregistry,
+    readiness_seed,
+    scenario,
+    seed,
+    trafficgen,
+)
 from ekslift_sandbox.awsserver import AwsSandbox
 from ekslift_sandbox.chartrepo import REPO_NAME, serve_chart_repo
 from ekslift_sandbox.control import STATE, SandboxState
@@ -129,9 +137,17 @@ def build(
         env[f"EKSLIFT_SANDBOX_{key}_BLUE_TG_ARN"] = alb["blue"]
         env[f"EKSLIFT_SANDBOX_{key}_GREEN_TG_ARN"] = alb["green"]
     env["EKSLIFT_SANDBOX_ZONE_ID"] = seed.seed_route53(aws.url, albs)
+    # Where the seeded ALB history ends and the traffic generator's minutes begin: the
+    # demo's step 4 replays the history before it (params/demo.yaml, `shift.replay`).
+    env["EKSLIFT_SANDBOX_HISTORY_END"] = now.replace(second=0, microsecond=0).isoformat()
     readiness_seed.seed_management(servers[mgmt.name])
     env.update(identities.seed_approver(aws.url))
-    prometheus = start_if_installed(state_dir / "prometheus", specs, flavour == "regress", now)
+    traffic = trafficgen.start_for(aws.url, albs, specs, flavour == "regress", state_dir)
+    running.append(traffic)
+    env.update(trafficgen.environment(traffic))
+    prometheus = start_if_installed(
+        state_dir / "prometheus", specs, flavour == "regress", now, (traffic.metrics_target,)
+    )
     if prometheus is not None:
         running.append(prometheus)
         env["EKSLIFT_PROMETHEUS_URL"] = prometheus.url

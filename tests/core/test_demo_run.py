@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from ekslift import archive, aws
+from ekslift.metrics.weights import read_history
 from ekslift.params import load_params
 from ekslift.traffic.actions import read_forward_set
 from ekslift_sandbox.scenario import (
@@ -140,11 +141,33 @@ def test_step_4_shifts_both_regions_to_green(demo_run) -> None:
         (r.region, r.data["share"], r.data["verdict"]) for r in records if r.kind == "verdict"
     ]
     assert {v for _, _, v in verdicts} == {"pass"} and len(verdicts) == 10  # smoke, 3, bake
-    assert (artefacts / "weights.csv").read_text().count("\n") == 1 + 2 * 4
+    # Step 5's weight history: per region the weights found (0 %), then 5, 25, 50 and 100 %
+    # as read back after each write.
+    history = read_history(artefacts / "weights.csv")
+    for region in ("ap-northeast-1", "us-east-1"):
+        assert [round(c.green * 100) for c in history[region]] == [0, 5, 25, 50, 100]
     assert (artefacts / "shift.pid").exists() and (artefacts / "weight-history.png").exists()
     for region in load_params("params/demo.yaml").regions:
         assert region_view(records, region.name).status == "shifted"
         assert shares[region.name] == 100, "AWS must agree: every forward action at 100 %"
+
+
+def test_step_5_reviews_the_traffic_readably(demo_run) -> None:
+    """Step 5 reviews step 4's shift from its weight history, on the generator's live
+    minutes (waiting until they are final), and ends in warn or pass (never fail on a
+    healthy green)."""
+    _, run_dir, _ = demo_run
+    result = json.loads((run_dir / "results" / "05-metrics-review.json").read_text())
+    assert result["verdict"] in ("pass", "warn")
+    ids = {f["id"] for f in result["findings"]}
+    assert "05-metrics-review/window" not in ids, "the window is step 4's, not a lookback"
+    assert {f"05-metrics-review/{r}/retire-blue" for r in ("ap-northeast-1", "us-east-1")} <= ids
+    manifest = archive.load_manifest(run_dir)
+    for name in ("metrics-us-east-1.png", "steps.csv", "metrics.csv", "retirement.csv"):
+        assert f"artefacts/05-metrics-review/{name}" in manifest.files, name
+    html = (run_dir / "html" / "05-metrics-review.html").read_text()
+    assert "<img" in html and "Is blue safe to retire?" in html
+    assert "judged minutes" in html and "blue quiet (min)" in html
 
 
 def test_step_2_scans_the_demo_manifests_with_paths_as_written(demo_run) -> None:

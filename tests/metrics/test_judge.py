@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from ekslift.errors import InputError
 from ekslift.metrics.judge import judge_step
 from ekslift.metrics.policy import JudgeSettings
 from ekslift.metrics.series import RawLatency
@@ -141,10 +142,14 @@ def test_no_requests_on_green_is_not_healthy() -> None:
     assert all(m.verdict in {"extend", "hold"} for m in step.metrics)
 
 
-def test_a_series_without_blue_is_unusable() -> None:
+def test_a_colour_without_data_holds_never_passes() -> None:
     bake_window = window(minutes=20, share=1.0, rate_per_s=100, seed=9)
-    with pytest.raises(InputError, match="no blue series"):
-        judge_step(bake_window, 0.25, SETTINGS, regions=2)
+    verdict = judge_step(bake_window, 0.25, SETTINGS, regions=2)
+    assert verdict.verdict == "hold" and "no data for blue" in verdict.reason
+    silent_green = replace(bake_window, green=None)
+    for share in (0.25, 1.0):
+        found = judge_step(silent_green, share, SETTINGS, regions=2)
+        assert found.verdict == "hold" and "no data for green" in found.reason
 
 
 @pytest.mark.parametrize("share", [0.05, 0.25, 0.5])

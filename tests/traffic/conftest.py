@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from ekslift import aws
+from ekslift.metrics.policy import JudgeSettings
 from ekslift.metrics.series import Window
 from ekslift.metrics.verdict import StepVerdict
 from ekslift.params import RegionParams, UpgradeParams, load_params
@@ -147,14 +148,18 @@ def seed_estate(
             "baseline_error_rate": 0.001,
             **(shift or {}),
         },
+        "metrics": {"judge": {"min_error_difference": 0.005}},
     }
+    replay = (shift or {}).get("replay")
+    if replay is not None:
+        seeded = datetime.now(UTC)
+        seed.seed_alb_metrics(REGION, url, alb, regress, seeded)
+        data["shift"]["replay"] = {**replay, "until": seeded.isoformat()}
     tmp.mkdir(parents=True, exist_ok=True)
     params_path = tmp / "params.yaml"
     params_path.write_text(yaml.safe_dump(data))
     params = load_params(params_path)
     write_approval(params, params_path, APPROVER, "tests")
-    if shift and shift.get("metrics_source") == "cloudwatch-replay":
-        seed.seed_alb_metrics(REGION, url, alb, regress, datetime.now(UTC))
     return Estate(url, params, params_path, run_dir, alb, rule, internal_listener)
 
 
@@ -172,6 +177,12 @@ class FakeMetrics:
 
     def __init__(self, bad_at: tuple[int, ...] = ()) -> None:
         self.bad_at = bad_at
+
+    def complete_until(self, now: datetime) -> datetime:
+        return now
+
+    def judge_settings(self, settings: JudgeSettings) -> JudgeSettings:
+        return settings
 
     def window(self, region: RegionParams, start: Any, end: Any, share: float) -> Window:
         bad = round(share * 100) in self.bad_at
@@ -202,9 +213,6 @@ def shift(estate: Estate, **overrides: Any) -> Shift:
     return Shift(estate.params, estate.state(), services(estate, **overrides), "tester")
 
 
-# The demo's judge on replayed CloudWatch history (params/demo.yaml's `shift`).
-REPLAY = {
-    "metrics_source": "cloudwatch-replay",
-    "replay_minutes": 180,
-    "judge": {"error_kinds": ["target_5xx"], "quantiles": [], "min_error_difference": 0.005},
-}
+# The demo's judge on the seeded CloudWatch history (params/demo.yaml's `shift.replay`); the
+# span ends when seed_estate seeds it.
+REPLAY = {"replay": {"minutes": 180}}

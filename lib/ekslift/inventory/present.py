@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 from rich.console import Console
-from rich.table import Table
 
 from ekslift.gate import StepResult
 from ekslift.inventory.collect import Inventory
+from ekslift.tables import rich_table
 
 TABLES = (
     "clusters",
@@ -29,17 +28,6 @@ TABLES = (
 )
 
 
-def _rich_table(title: str, frame: pd.DataFrame, limit: int = 60) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in frame.columns:
-        table.add_column(str(column))
-    for row in frame.head(limit).itertuples(index=False):
-        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
-    if len(frame) > limit:
-        table.caption = f"{len(frame) - limit} more rows in the run archive"
-    return table
-
-
 def print_inventory(
     console: Console, inventory: Inventory, result: StepResult, output: str
 ) -> None:
@@ -49,7 +37,7 @@ def print_inventory(
     for name in ("clusters", "nodegroups", "addons", "core_addons", "parity", "plan"):
         frame = inventory.frame(name)
         if not frame.empty:
-            console.print(_rich_table(name, frame))
+            console.print(rich_table(name, frame))
     waived = {w.finding_id for w in result.waivers}
     for finding in result.findings:
         if finding.severity == "info":

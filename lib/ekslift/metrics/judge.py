@@ -16,7 +16,6 @@ import math
 import numpy as np
 from scipy import stats
 
-from ekslift.errors import InputError
 from ekslift.metrics.latency import (
     Unjudgeable,
     as_buckets,
@@ -314,25 +313,34 @@ def judge_step(
     """Judge one region's step from its window; ``extended`` on the look after an extension.
 
     ``share`` is green's weight at this step (1 for the bake); ``regions`` sizes the α each
-    test may spend from the cutover's false-fail budget. Raises :class:`InputError` when the
-    window lacks a colour the step compares.
+    test may spend from the cutover's false-fail budget. A colour the step needs but the
+    backend did not deliver holds the step: no data is never a pass.
     """
     alpha = alpha_per_test(settings, regions)
     judged = judged_minutes(window.green_weight, share, settings.warmup_minutes)
-    if window.green is None:
-        raise InputError(
-            f"{window.region or 'window'}: no green series; the backend must deliver both colours"
-        )
     breaches = check_limits(window, settings)
-    if share >= 1:
-        metrics: list[MetricVerdict] = [_bake_verdict(window, judged, settings, alpha, extended)]
-    else:
-        step = settings.step(share)
-        if window.blue is None:
-            raise InputError(
-                f"{window.region or 'window'}: no blue series at a {share:.0%} step; "
-                "the backend must deliver both colours"
+    missing = [
+        name
+        for name, colour in (("green", window.green), ("blue", window.blue))
+        if colour is None and (name == "green" or share < 1)
+    ]
+    if missing:
+        metrics: list[MetricVerdict] = [
+            MetricVerdict(
+                metric="requests",
+                verdict="hold",
+                reason=(
+                    f"no data for {' and '.join(missing)}: the backend found no datapoint in "
+                    "the window; silence is never healthy and soaking longer cannot fix it"
+                ),
+                alpha=alpha,
             )
+        ]
+    elif share >= 1:
+        metrics = [_bake_verdict(window, judged, settings, alpha, extended)]
+    else:
+        assert window.blue is not None and window.green is not None
+        step = settings.step(share)
         metrics = [
             _error_verdict(window, kind, judged, step, settings, alpha, extended)
             for kind in settings.error_kinds

@@ -65,10 +65,39 @@ def _success_rate(window: Window, settings: JudgeSettings) -> list[LimitBreach]:
     ]
 
 
+def _window_quantile_ceiling(window: Window, settings: JudgeSettings) -> list[LimitBreach]:
+    """The ceiling from one whole-window quantile, with the same count floor: only when
+    green answered enough requests that the quantile's tail holds ``min_slow_requests``."""
+    limits, green, value = settings.limits, window.green, window.green_window_quantile
+    if green is None or value is None:
+        return []
+    requests = float(window.requests(green).sum())
+    tail = 1 - limits.latency_ceiling_quantile
+    if value * 1000 <= limits.latency_ceiling_ms or requests * tail < limits.min_slow_requests:
+        return []
+    name = f"p{limits.latency_ceiling_quantile * 100:g}"
+    return [
+        LimitBreach(
+            limit="latency_ceiling",
+            subject="green",
+            minute=window.start,
+            value=value,
+            threshold=limits.latency_ceiling_ms / 1000,
+            count=int(requests * tail),
+            reason=(
+                f"green's {name} over the window ({value * 1000:.0f} ms, {int(requests)} "
+                f"requests) is above the ceiling {limits.latency_ceiling_ms:g} ms"
+            ),
+        )
+    ]
+
+
 def _latency_ceiling(window: Window, settings: JudgeSettings) -> list[LimitBreach]:
     limits, green = settings.limits, window.green
-    if green is None or green.latency is None:
+    if green is None:
         return []
+    if green.latency is None:
+        return _window_quantile_ceiling(window, settings)
     ceiling = limits.latency_ceiling_ms / 1000
     total, slow = slow_per_minute(green.latency, ceiling)
     total_w = _trailing(total, limits.window_minutes)

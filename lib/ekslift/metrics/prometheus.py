@@ -136,7 +136,7 @@ class PrometheusClient:
             raise PrometheusQueryError(
                 f"could not reach Prometheus at {self.url} for query {promql!r} "
                 f"(after {self.retries} retries): {exc}; check the URL "
-                "(metrics.prometheus_url) and that Prometheus runs"
+                "(metrics.prometheus.url) and that Prometheus runs"
             ) from exc
         try:
             body = response.json()

@@ -99,6 +99,11 @@ class Window:
     elb_5xx: FloatArray
     alerts: Mapping[str, BoolArray] = field(default_factory=dict)
     region: str = ""
+    green_window_quantile: float | None = None
+    """Green's ``limits.latency_ceiling_quantile`` over the whole window, in seconds, from a
+    backend without per-request latency (CloudWatch's pNN, period = the window): checked
+    against the ceiling only, never compared with blue, since a percentile of per-minute
+    percentiles is not a percentile."""
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.start.utcoffset() != timedelta(0):
@@ -134,6 +139,38 @@ class Window:
     @property
     def minutes(self) -> int:
         return int(np.asarray(self.elb_5xx).size)
+
+    def between(self, first: int, last: int) -> Window:
+        """Minutes ``first`` to ``last - 1`` as a window of their own (one weight step of a
+        longer cutover), every series cut alike; the whole-window quantile is not the
+        part's, so it is dropped."""
+
+        def cut(colour: ColourSeries | None) -> ColourSeries | None:
+            if colour is None:
+                return None
+            latency: Latency | None = colour.latency
+            if isinstance(latency, RawLatency):
+                latency = RawLatency(latency.minutes[first:last])
+            elif isinstance(latency, HistogramLatency):
+                latency = HistogramLatency(latency.bounds, np.asarray(latency.counts)[first:last])
+            return ColourSeries(
+                requests=np.asarray(colour.requests)[first:last],
+                errors={k: np.asarray(v)[first:last] for k, v in colour.errors.items()},
+                latency=latency,
+                healthy_hosts={
+                    k: np.asarray(v)[first:last] for k, v in colour.healthy_hosts.items()
+                },
+            )
+
+        return Window(
+            start=self.minute(first),
+            green_weight=np.asarray(self.green_weight)[first:last],
+            blue=cut(self.blue),
+            green=cut(self.green),
+            elb_5xx=np.asarray(self.elb_5xx)[first:last],
+            alerts={k: np.asarray(v)[first:last] for k, v in self.alerts.items()},
+            region=self.region,
+        )
 
     def minute(self, index: int) -> datetime:
         return self.start + timedelta(minutes=index)

@@ -89,12 +89,13 @@ def _compared_step(
     )
     # A kind with no error on green passes once green's exact upper bound (-ln α errors)
     # is below the difference, and p99 needs enough samples beyond it.
-    tail = max(settings.min_tail_samples / (1 - q) for q in settings.quantiles)
+    # (no quantile compared, as with CloudWatch: errors alone set the floor)
+    tail = max((settings.min_tail_samples / (1 - q) for q in settings.quantiles), default=0.0)
     floor = max(-math.log(alpha) / difference, tail) / (per_minute * step.share)
     needed = max(needed, floor)
     judged = max(settings.min_soak_minutes, math.ceil(needed))
     soak = judged + settings.warmup_minutes
-    latency = f"latency below +{step.latency_margin:.0%}"
+    latency = f"latency below +{step.latency_margin:.0%}" if settings.quantiles else "no latency"
     if soak > settings.max_soak_minutes:
         judged = settings.max_soak_minutes - settings.warmup_minutes
         provable = math.exp(_z_sum(settings, regions) * math.sqrt(spread / judged))

@@ -86,10 +86,12 @@ def baseline(
     return None
 
 
-def _judged(params: UpgradeParams, rates: Baseline | None) -> dict[int, SoakStep]:
+def _judged(
+    params: UpgradeParams, source: MetricsSource, rates: Baseline | None
+) -> dict[int, SoakStep]:
     if rates is None:
         return {}
-    settings = params.shift.judge
+    settings = source.judge_settings(params.metrics.judge)
     if not settings.quantiles:
         # plan_soaks sizes its tail floor over the quantiles and fails on none (judge
         # branch); with latency not judged, the median's floor is the mildest stand-in.
@@ -101,11 +103,13 @@ def _judged(params: UpgradeParams, rates: Baseline | None) -> dict[int, SoakStep
 
 
 def steps_of(
-    params: UpgradeParams, region: RegionParams, rates: Baseline | None
+    params: UpgradeParams, region: RegionParams, source: MetricsSource, rates: Baseline | None
 ) -> list[PlannedStep]:
+    """The region's steps, each soak sized by the judge's plan for what ``source`` delivers
+    (with the planned figures when ``soak_mode`` is not fixed)."""
     traffic = region.traffic
     assert traffic is not None
-    judged = _judged(params, rates)
+    judged = _judged(params, source, rates)
     steps: list[PlannedStep] = []
     for share in traffic.steps:
         if share == 0:
@@ -158,7 +162,7 @@ def steps_of(
 def worst_case(params: UpgradeParams, steps: list[PlannedStep]) -> int:
     """The longest the process can run unwatched: each judged soak extended the allowed
     number of times, the hold to its end, a paused health check to its end."""
-    extensions = 1 + params.shift.judge.max_extensions
+    extensions = 1 + params.metrics.judge.max_extensions
     total = 0
     for step in steps:
         total += step.soak_seconds * (extensions if step.stage in ("compare", "bake") else 1)
@@ -175,7 +179,7 @@ def plan_region(
     alb = alb_of(region)
     found: ForwardSet = read(region)
     rates = baseline(params, region, source, now)
-    steps = steps_of(params, region, rates)
+    steps = steps_of(params, region, source, rates)
     problems = []
     share = found.share(alb)
     assert region.traffic is not None

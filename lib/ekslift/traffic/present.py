@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -12,11 +11,12 @@ from matplotlib.figure import Figure
 
 from ekslift.atomic import write_text_atomic
 from ekslift.gate import Finding
+from ekslift.metrics import weights
+from ekslift.metrics.backend import WeightChange
 from ekslift.params import UpgradeParams
 from ekslift.traffic.plan import ShiftPlan, region_order
 from ekslift.traffic.state import Record, region_view
 
-HISTORY_CSV = "weights.csv"
 HISTORY_JSON = "weights.json"
 _HISTORY_FIELDS = ("time", "region", "from", "to", "verdict", "reason", "who")
 
@@ -34,18 +34,36 @@ def history(records: list[Record]) -> list[dict[str, Any]]:
     ]
 
 
+def weight_changes(records: list[Record]) -> list[tuple[str, WeightChange]]:
+    """What was in force per region, as step 5 reads it: the weights each region was found
+    at, from the shift's first record on (regions are shifted one after another, so a later
+    region kept them until its own first write), then each share read back after a write,
+    at the time it was read back."""
+    if not records:
+        return []
+    began = min(r.time for r in records)
+    found: dict[str, int] = {}
+    for r in records:
+        if r.kind == "transition" and r.data.get("from") is not None:
+            found.setdefault(r.region, r.data["from"])
+    rows = [(region, WeightChange(began, share / 100)) for region, share in found.items()]
+    rows += [
+        (r.region, WeightChange(r.time, r.data["share"] / 100))
+        for r in records
+        if r.kind == "applied"
+    ]
+    return rows
+
+
 def write_history(artefacts: Path, records: list[Record]) -> None:
-    rows = history(records)
+    """``weights.json`` (every transition, with its verdict and who) for people, and the
+    weight history step 5 reads (``weights.csv``, :mod:`ekslift.metrics.weights`)."""
     artefacts.mkdir(parents=True, exist_ok=True)
     write_text_atomic(
         artefacts / HISTORY_JSON,
-        json.dumps({"schema_version": 1, "transitions": rows}, indent=2) + "\n",
+        json.dumps({"schema_version": 1, "transitions": history(records)}, indent=2) + "\n",
     )
-    path = artefacts / HISTORY_CSV
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=_HISTORY_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+    weights.write_history(artefacts / weights.HISTORY.name, weight_changes(records))
 
 
 def plan_rows(plan: ShiftPlan) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ infrastructure code too, or the next `terraform apply` puts blue back (or fails)
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,9 +18,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ekslift import aws
 from ekslift.errors import AwsError
+from ekslift.metrics.backend import TrafficTarget, WeightChange
+from ekslift.metrics.backends import backend_for
 from ekslift.params import AlbTraffic, RegionParams, UpgradeParams
 from ekslift.traffic.actions import ActionList, ForwardAction, ForwardSet, read_action
-from ekslift.traffic.metrics_source import CloudWatchAlb
 from ekslift.traffic.state import Record, region_view
 
 
@@ -99,12 +101,19 @@ def plan_retire(
         reasons.append(
             f"100 % green for less than the deregistration delay plus stickiness ({quiet} s)"
         )
-    window = CloudWatchAlb(params.aws.profile).window(
-        region, now - timedelta(seconds=max(quiet, 60)), now, 1.0
-    )
+    # Live traffic, never a sandbox replay: the last complete minutes covering `quiet`.
+    backend = backend_for(params)
+    end = backend.complete_until(now)
+    minutes = max(math.ceil(quiet / 60), 1)
+    start = end - timedelta(minutes=minutes)
+    target = TrafficTarget.of(region)
+    window = backend.window(target, start, end, [WeightChange(start, 1.0)], now=now)
     blue_requests = float(np.nansum(window.requests(window.blue)))
     if blue_requests > 0:
-        reasons.append(f"blue still received {blue_requests:.0f} requests in the last {quiet} s")
+        reasons.append(
+            f"blue still received {blue_requests:.0f} requests in the {minutes} complete "
+            f"minute(s) before {end:%H:%M} UTC"
+        )
     changes = tuple(
         (a.arn, json.dumps(without_blue(a, alb), separators=(",", ":"), sort_keys=True))
         for a in found.actions

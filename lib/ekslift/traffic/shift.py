@@ -24,12 +24,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any, Protocol
 
 from ekslift.errors import EksliftError
 from ekslift.gate import Finding
+from ekslift.metrics.backend import floor_minute
 from ekslift.metrics.judge import judge_step
 from ekslift.metrics.limits import check_limits
 from ekslift.metrics.series import Window
@@ -117,7 +118,7 @@ def default_services(params: UpgradeParams, clock: Clock | None = None) -> Servi
     profile = params.aws.profile
     clock = clock or Clock()
     source = source_for(params)
-    settings = params.shift.judge
+    settings = source.judge_settings(params.metrics.judge)
     regions = len(region_order(params))
 
     def read(region: RegionParams) -> ForwardSet:
@@ -444,7 +445,7 @@ class Shift:
         rates = baseline(self.params, region, self.services.source, self.services.clock.now())
         return next(
             s.soak_seconds
-            for s in steps_of(self.params, region, rates)
+            for s in steps_of(self.params, region, self.services.source, rates)
             if s.share == share and s.stage in ("compare", "bake")
         )
 
@@ -565,20 +566,23 @@ class Shift:
         share: int,
         seconds: float,
         until: Callable[[], bool] | None = None,
-    ) -> Window | None:
-        """Soak ``seconds`` at ``share``: limits, alarms, drift and credentials every poll.
-        Returns the last window read (None when none was), or early when ``until`` holds."""
+    ) -> None:
+        """Soak ``seconds`` at ``share``: limits, alarms, drift and credentials every poll,
+        or until ``until`` holds. Limits are absolute, so they read the latest complete
+        minutes whatever the share was then: a step's first minutes are watched too."""
         traffic = region.traffic
         assert traffic is not None
         clock, poll = self.services.clock, self.params.shift.poll_seconds
-        start, began = clock.now(), time.monotonic()
-        window: Window | None = None
+        limits = self.params.metrics.judge.limits
+        began = time.monotonic()
         while (left := seconds - (time.monotonic() - began)) > 0:
             self._wait(min(poll, left))
             if until is not None and until():
-                return window
-            window = self.services.source.window(region, start, clock.now(), share / 100)
-            breaches = check_limits(window, self.params.shift.judge)
+                return
+            end = self.services.source.complete_until(clock.now())
+            start = end - timedelta(minutes=limits.window_minutes)
+            window = self.services.source.window(region, start, end, share / 100)
+            breaches = check_limits(window, self.params.metrics.judge)
             firing = alarms_firing(region.name, traffic.alarm_names, self.params.aws.profile)
             if breaches or firing:
                 reasons = [b.reason for b in breaches] + [f"alarm {a} is in ALARM" for a in firing]
@@ -599,7 +603,12 @@ class Shift:
                 elapsed=round(elapsed, 1),
                 left=round(max(seconds - elapsed, 0), 1),
             )
-        return window
+
+    def _settle(self, end: datetime) -> None:
+        """Wait until the source's data up to ``end`` is final (CloudWatch lags, access logs
+        arrive late), so the verdict judges every minute of the soak, not a short window."""
+        while self.services.source.complete_until(self.services.clock.now()) < end:
+            self._wait(self.params.shift.poll_seconds)
 
     def _soak_and_judge(self, region: RegionParams, share: int) -> None:
         seconds = self._soak_seconds(region, share)
@@ -607,9 +616,12 @@ class Shift:
         while True:
             start = self.services.clock.now()
             self._watch(region, share, seconds)
-            window = self.services.source.window(
-                region, start, self.services.clock.now(), share / 100
-            )
+            end = self.services.clock.now()
+            if self.services.source.live:
+                # Whole, final minutes: at least the one the soak began in.
+                end = max(floor_minute(end), floor_minute(start) + timedelta(minutes=1))
+                self._settle(end)
+            window = self.services.source.window(region, start, end, share / 100)
             verdict = self.services.judge(window, share / 100, extended)
             measured = measured_share(window) if share < 100 else None
             if verdict.verdict != "fail" and self.services.source.live and measured is not None:
