@@ -5,6 +5,10 @@ executed notebook and its HTML export, each step's result, the artefacts, and a 
 with who ran it, on which code, with which tool versions, and the sha256 of every file. The
 manifest is rewritten atomically after each step, so a run killed mid-step leaves a
 consistent archive that `--resume` can continue.
+
+Where the archive is kept is an `ekslift.stores.ArchiveStore` (a folder, or S3 with
+encryption and Object Lock): :func:`archive_run` scans what changed for secrets and hands it
+to the store after each step; :func:`verify_run` checks a run wherever it is kept.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import logging
 import platform
 import socket
 import subprocess
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Literal
@@ -24,19 +29,24 @@ import nbformat
 from pydantic import BaseModel, Field
 
 from ekslift.atomic import write_text_atomic
-from ekslift.errors import InputError
+from ekslift.errors import SecretLeakError
 from ekslift.gate import AppliedWaiver, Verdict
-from ekslift.redact import redact_notebook, redact_text
+from ekslift.redact import find_secrets, redact_notebook, redact_text
+from ekslift.stores.base import (
+    MANIFEST,
+    ArchiveStore,
+    Protection,
+    RunNotFoundError,
+    StoredObject,
+)
+from ekslift.stores.local import LocalStore
 
 log = logging.getLogger(__name__)
-MANIFEST_SCHEMA_VERSION = 1
-MANIFEST = "manifest.json"
+MANIFEST_SCHEMA_VERSION = 2
 PARAMS_COPY = "params.yaml"
+_BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".gz", ".tgz", ".zip"}
 StepStatus = Literal["running", "done", "failed", "error"]
-
-
-class RunNotFoundError(InputError):
-    """A run directory or id that names no run (or several): give a path or more of the id."""
+ProblemKind = Literal["modified", "missing", "added", "version", "retention"]
 
 
 class StepRecord(BaseModel):
@@ -49,6 +59,20 @@ class StepRecord(BaseModel):
     finished_at: datetime | None = None
     duration_s: float | None = None
     error: str = ""
+
+
+class Approval(BaseModel):
+    """Someone other than the operator approved this exact plan (its sha256) for a step.
+
+    Written by the traffic step (step 4) once it exists; here so the manifest's schema has
+    room for it and a reviewer sees approvals beside the verdicts they rest on.
+    """
+
+    step: str
+    approver: str
+    approved_at: datetime
+    plan_sha256: str
+    note: str = ""
 
 
 class Manifest(BaseModel):
@@ -70,6 +94,13 @@ class Manifest(BaseModel):
         default_factory=dict, description="per step, the blockers accepted in the params"
     )
     files: dict[str, str] = Field(default_factory=dict)
+    storage: Protection | None = Field(
+        default=None, description="where and how the run is archived; versions of its files"
+    )
+    approvals: list[Approval] = Field(default_factory=list)
+    previous_manifest_sha256: str | None = Field(
+        default=None, description="the run before this one in the environment (step 4)"
+    )
 
     def step(self, name: str) -> StepRecord | None:
         return next((s for s in self.steps if s.step == name), None)
@@ -114,16 +145,18 @@ def tool_versions(helm_version: str | None) -> dict[str, str]:
     return versions
 
 
-def new_run_dir(archive_dir: Path, name: str, now: datetime | None = None) -> Path:
-    """`<archive>/<UTC time>-<name>`; a suffix keeps two runs in one second apart."""
+def new_run_dir(store: ArchiveStore, name: str, now: datetime | None = None) -> Path:
+    """The working copy of a new run `<UTC time>-<name>`, created; a suffix keeps two runs
+    started in one second apart (in the store and on this machine)."""
     now = now or datetime.now(UTC)
-    base = archive_dir / f"{now:%Y%m%dT%H%M%SZ}-{name}"
+    base = f"{now:%Y%m%dT%H%M%SZ}-{name}"
     candidate, n = base, 1
-    while candidate.exists():
+    while store.staging_dir(candidate).exists() or store.exists(candidate):
         n += 1
-        candidate = base.with_name(f"{base.name}-{n}")
-    candidate.mkdir(parents=True)
-    return candidate
+        candidate = f"{base}-{n}"
+    run_dir = store.staging_dir(candidate)
+    run_dir.mkdir(parents=True)
+    return run_dir
 
 
 def start_manifest(
@@ -134,6 +167,7 @@ def start_manifest(
     params_dir: Path,
     project_dir: Path,
     helm_version: str | None,
+    storage: Protection,
 ) -> Manifest:
     commit = _git(["rev-parse", "HEAD"], project_dir)
     dirty = _git(["status", "--porcelain"], project_dir)
@@ -148,6 +182,7 @@ def start_manifest(
         versions=tool_versions(helm_version),
         params_sha256=sha256_file(run_dir / PARAMS_COPY),
         params_dir=str(params_dir.resolve()),
+        storage=storage,
     )
     save_manifest(run_dir, manifest)
     return manifest
@@ -160,7 +195,51 @@ def save_manifest(run_dir: Path, manifest: Manifest) -> None:
         for p in sorted(run_dir.rglob("*"))
         if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")
     }
+    _write_manifest(run_dir, manifest)
+
+
+def _write_manifest(run_dir: Path, manifest: Manifest) -> None:
     write_text_atomic(run_dir / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+
+
+def scan_files(run_dir: Path, paths: list[str]) -> dict[str, list[str]]:
+    """Secrets (or canaries) found per file; images and archives are not text and skipped."""
+    hits = {}
+    for rel in paths:
+        if Path(rel).suffix.lower() in _BINARY_SUFFIXES:
+            continue
+        found = find_secrets((run_dir / rel).read_text(encoding="utf-8", errors="replace"))
+        if found:
+            hits[rel] = [str(hit) for hit in found]
+    return hits
+
+
+def archive_run(store: ArchiveStore, run_dir: Path, manifest: Manifest) -> int:
+    """Hand what changed since the last call to the store, the manifest last.
+
+    Every changed file and the manifest are scanned first; one hit raises
+    :class:`SecretLeakError` before anything of the batch is written to the store (the
+    local working copy keeps the files for whoever fixes the step). Returns how many files
+    were archived besides the manifest.
+    """
+    if manifest.storage is None:
+        raise ValueError("the manifest has no storage record; start_manifest sets one")
+    storage = manifest.storage
+    save_manifest(run_dir, manifest)
+    changed = [
+        rel
+        for rel, digest in manifest.files.items()
+        if rel not in storage.objects or storage.objects[rel].sha256 != digest
+    ]
+    hits = scan_files(run_dir, [*changed, MANIFEST])
+    if hits:
+        raise SecretLeakError(hits)
+    versions = store.publish(run_dir.name, run_dir, changed, storage)
+    for rel in changed:
+        storage.objects[rel] = StoredObject(sha256=manifest.files[rel], version_id=versions[rel])
+    _write_manifest(run_dir, manifest)
+    store.publish(run_dir.name, run_dir, [MANIFEST], storage)
+    return len(changed)
 
 
 def params_dir_of(run_dir: Path) -> Path | None:
@@ -177,23 +256,82 @@ def load_manifest(run_dir: Path) -> Manifest:
     return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
 
 
-def verify(run_dir: Path) -> list[str]:
-    """Files whose content no longer matches the manifest, or that it does not know."""
-    manifest = load_manifest(run_dir)
+@dataclass(frozen=True)
+class Problem:
+    """One way an archived run differs from its manifest."""
+
+    path: str
+    kind: ProblemKind
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.detail}"
+
+
+def read_manifest(store: ArchiveStore, run_id: str) -> Manifest:
+    try:
+        data = store.read(run_id, MANIFEST)
+    except FileNotFoundError as exc:
+        raise RunNotFoundError(
+            f"{store.run_url(run_id)} is not an ekslift run: {MANIFEST} is missing"
+        ) from exc
+    return Manifest.model_validate_json(data)
+
+
+def verify_run(store: ArchiveStore, run_id: str) -> list[Problem]:
+    """Files modified, missing or added since the manifest was written; where the store
+    keeps versions and retention, objects overwritten after they were archived and objects
+    whose Object Lock is not the one the manifest promises."""
+    manifest = read_manifest(store, run_id)
+    listing = store.listing(run_id)
+    storage = manifest.storage or Protection(location=store.run_url(run_id))
     problems = []
-    present = {
-        str(p.relative_to(run_dir))
-        for p in run_dir.rglob("*")
-        if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")
-    }
     for rel, digest in manifest.files.items():
-        path = run_dir / rel
-        if not path.exists():
-            problems.append(f"{rel}: listed in the manifest but missing")
-        elif sha256_file(path) != digest:
-            problems.append(f"{rel}: sha256 differs from the manifest")
-    problems += [f"{rel}: not in the manifest" for rel in sorted(present - manifest.files.keys())]
+        if rel not in listing:
+            problems.append(Problem(rel, "missing", "listed in the manifest but missing"))
+            continue
+        if hashlib.sha256(store.read(run_id, rel)).hexdigest() != digest:
+            problems.append(Problem(rel, "modified", "sha256 differs from the manifest"))
+        archived = storage.objects.get(rel)
+        current = listing[rel].version_id
+        if archived and archived.version_id and current != archived.version_id:
+            problems.append(
+                Problem(
+                    rel,
+                    "version",
+                    f"current version {current} is not the archived version "
+                    f"{archived.version_id}: it was overwritten after the run",
+                )
+            )
+    if storage.object_lock and storage.retention_days:
+        locked_until = manifest.started_at + timedelta(days=storage.retention_days)
+        for rel, stored in listing.items():
+            if stored.lock_mode != storage.object_lock:
+                problems.append(
+                    Problem(
+                        rel,
+                        "retention",
+                        f"Object Lock mode {stored.lock_mode or 'none'}, "
+                        f"the manifest says {storage.object_lock}",
+                    )
+                )
+            elif stored.retain_until is None or stored.retain_until < locked_until:
+                problems.append(
+                    Problem(
+                        rel,
+                        "retention",
+                        f"retained until {stored.retain_until}, less than the manifest's "
+                        f"{storage.retention_days} days",
+                    )
+                )
+    added = sorted(listing.keys() - manifest.files.keys() - {MANIFEST})
+    problems += [Problem(rel, "added", "not in the manifest") for rel in added]
     return problems
+
+
+def verify(run_dir: Path) -> list[Problem]:
+    """:func:`verify_run` of a run directory on this machine."""
+    return verify_run(LocalStore(run_dir.parent), run_dir.name)
 
 
 def finalize_notebook(executed: Path, html_dir: Path) -> Path:
@@ -210,25 +348,26 @@ def finalize_notebook(executed: Path, html_dir: Path) -> Path:
     return html
 
 
-def list_runs(archive_dir: Path) -> list[Manifest]:
+def list_runs(store: ArchiveStore) -> list[Manifest]:
     runs = []
-    for manifest_path in sorted(archive_dir.glob(f"*/{MANIFEST}")):
+    for run_id in store.run_ids():
         try:
-            runs.append(load_manifest(manifest_path.parent))
-        except (OSError, ValueError) as exc:
-            log.warning("skipping %s: %s", manifest_path.parent, exc)
+            runs.append(read_manifest(store, run_id))
+        except (OSError, ValueError, RunNotFoundError) as exc:
+            log.warning("skipping %s: %s", store.run_url(run_id), exc)
     return runs
 
 
-def resolve_run(archive_dir: Path, ref: str) -> Path:
-    """A run by path, by full id, or by a unique prefix/suffix of its id."""
-    direct = Path(ref)
-    if (direct / MANIFEST).exists():
-        return direct
-    matches = [p.parent for p in archive_dir.glob(f"*/{MANIFEST}") if ref in p.parent.name]
+def resolve_run(store: ArchiveStore, ref: str) -> str:
+    """A run id by full id, or by a unique part of it."""
+    run_ids = store.run_ids()
+    if ref in run_ids:
+        return ref
+    matches = [run_id for run_id in run_ids if ref in run_id]
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise RunNotFoundError(f"no run matching {ref!r} under {archive_dir}")
-    names = ", ".join(sorted(m.name for m in matches))
-    raise RunNotFoundError(f"{ref!r} matches several runs ({names}); give more of the id")
+        raise RunNotFoundError(f"no run matching {ref!r} under {store.location}")
+    raise RunNotFoundError(
+        f"{ref!r} matches several runs ({', '.join(matches)}); give more of the id"
+    )

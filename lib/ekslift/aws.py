@@ -2,7 +2,9 @@
 
 Every AWS call of the library goes through :func:`client`, so retry behaviour, timeouts
 and the user agent are the same everywhere, and a throttled DescribeCluster in one step is
-retried exactly like a throttled GetMetricData in another.
+retried exactly like a throttled GetMetricData in another. The user agent names the step
+that calls (``ekslift.useragent``), so each step's calls can be checked against its IAM
+policy (docs/iam/) from CloudTrail or the sandbox's request log.
 
 The endpoint is never chosen here: boto3 (since 1.28.57) honours the standard
 ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` environment variables and the
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import boto3
 from botocore.config import Config
 
-from ekslift import __version__
+from ekslift.useragent import user_agent_extra
 
 if TYPE_CHECKING:
     from ekslift.params import AwsParams
@@ -49,7 +51,7 @@ class AwsSettings:
             retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
-            user_agent_extra=f"ekslift/{__version__}",
+            user_agent_extra=user_agent_extra(),
         )
 
 

@@ -27,7 +27,10 @@ from ekslift.errors import (
     EksliftError,
     InputError,
 )
-from ekslift.params import load_params
+from ekslift.params import ArchiveParams, load_params
+from ekslift.stores import ArchiveStore, open_store
+from ekslift.stores.local import LocalStore
+from ekslift.stores.s3 import is_s3_url
 
 # Piped output (CI logs) gets wide tables instead of rich's 80-column default.
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -78,26 +81,40 @@ def _cmd_run(args: argparse.Namespace) -> int:
             Path(args.params) if args.params else None,
             only=args.only,
             start=args.start,
-            resume=Path(args.resume) if args.resume else None,
+            resume=args.resume,
             notebooks_dir=Path(args.notebooks) if args.notebooks else None,
             helm_version=helm_version,
             on_event=on_event,
         )
     verdict = outcome.manifest.verdict
     style = _VERDICT_STYLE.get(verdict, "white")
-    console.print(f"run [{style}]{verdict}[/{style}]; archived in {outcome.run_dir}")
+    console.print(f"run [{style}]{verdict}[/{style}]; archived in {outcome.archive_url}")
+    if outcome.archive_url != str(outcome.run_dir):
+        console.print(f"working copy: {outcome.run_dir}")
     if outcome.exit_code == EXIT_PASS and args.fail_on == "warn" and verdict == "warn":
         return EXIT_GATE
     return outcome.exit_code
 
 
-def _runs_dir(args: argparse.Namespace) -> Path:
-    return Path(args.archive_dir)
+def _runs_store(args: argparse.Namespace) -> ArchiveStore:
+    return open_store(args.archive_dir, ArchiveParams(region=args.region), args.profile)
+
+
+def _locate_run(args: argparse.Namespace) -> tuple[ArchiveStore, str]:
+    """A run by its directory, its S3 URL, or its id (or a unique part) in `--archive`."""
+    ref: str = args.run
+    if is_s3_url(ref):
+        parent, _, run_id = ref.rstrip("/").rpartition("/")
+        return open_store(parent, ArchiveParams(region=args.region), args.profile), run_id
+    if (Path(ref) / archive.MANIFEST).exists():
+        return LocalStore(Path(ref).parent), Path(ref).name
+    store = _runs_store(args)
+    return store, archive.resolve_run(store, ref)
 
 
 def _cmd_runs_list(args: argparse.Namespace) -> int:
-    table = Table("run", "environment", "operator", "started (UTC)", "steps", "verdict")
-    for manifest in archive.list_runs(_runs_dir(args)):
+    table = Table("run", "environment", "operator", "started (UTC)", "steps", "verdict", "lock")
+    for manifest in archive.list_runs(_runs_store(args)):
         table.add_row(
             manifest.run_id,
             manifest.environment,
@@ -105,23 +122,45 @@ def _cmd_runs_list(args: argparse.Namespace) -> int:
             f"{manifest.started_at:%Y-%m-%d %H:%M:%S}",
             str(len(manifest.steps)),
             manifest.verdict,
+            (manifest.storage.object_lock or "none") if manifest.storage else "none",
         )
     console.print(table)
     return EXIT_PASS
 
 
+def _print_problems(problems: list[archive.Problem]) -> None:
+    if not problems:
+        console.print("integrity: all file hashes match")
+        return
+    console.print("[red]integrity problems:[/red]")
+    for problem in problems:
+        console.print(f"  {problem.kind:<9} {problem}")
+
+
 def _cmd_runs_show(args: argparse.Namespace) -> int:
-    run_dir = archive.resolve_run(_runs_dir(args), args.run)
-    manifest = archive.load_manifest(run_dir)
-    problems = archive.verify(run_dir)
+    store, run_id = _locate_run(args)
+    manifest = archive.read_manifest(store, run_id)
     if args.json:
         console.print_json(manifest.model_dump_json())
         return EXIT_PASS
-    console.print(f"[bold]{manifest.run_id}[/bold] — {run_dir}")
+    problems = archive.verify_run(store, run_id)
+    console.print(f"[bold]{manifest.run_id}[/bold] — {store.run_url(run_id)}")
     console.print(
         f"operator {manifest.operator}; commit {manifest.git_commit or 'unknown'}"
         f"{' (dirty)' if manifest.git_dirty else ''}; verdict {manifest.verdict}"
     )
+    if manifest.storage is not None:
+        storage = manifest.storage
+        lock = (
+            f"Object Lock {storage.object_lock} for {storage.retention_days} days"
+            if storage.object_lock
+            else "no Object Lock"
+        )
+        console.print(
+            f"archive: {storage.encryption or 'no server-side encryption'}; {lock}"
+            f"{'; ' + storage.note if storage.note else ''}"
+            f"{'; written by ' + storage.writer if storage.writer else ''}"
+        )
     table = Table("step", "status", "verdict", "seconds", "summary")
     for step in manifest.steps:
         table.add_row(
@@ -138,12 +177,16 @@ def _cmd_runs_show(args: argparse.Namespace) -> int:
                 f"waived in {step_name}: {waiver.finding_id} — by {waiver.accepted_by}: "
                 f"{waiver.reason}"
             )
-    console.print(
-        "integrity: all file hashes match"
-        if not problems
-        else "integrity problems:\n  " + "\n  ".join(problems)
-    )
-    return EXIT_PASS if not problems else EXIT_TOOL
+    _print_problems(problems)
+    return EXIT_PASS if not problems else EXIT_GATE
+
+
+def _cmd_runs_verify(args: argparse.Namespace) -> int:
+    store, run_id = _locate_run(args)
+    problems = archive.verify_run(store, run_id)
+    console.print(f"{store.run_url(run_id)}:")
+    _print_problems(problems)
+    return EXIT_PASS if not problems else EXIT_GATE
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
@@ -240,7 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", help="run only this step (e.g. 01-inventory or inventory)")
     p.add_argument("--from", dest="start", help="start at this step")
     p.add_argument(
-        "--resume", metavar="RUN_DIR", help="continue this run at its first unfinished step"
+        "--resume",
+        metavar="RUN",
+        help="continue this run (its directory or s3:// URL) at its first unfinished step",
     )
     p.add_argument("--notebooks", help="folder of step notebooks (default: notebooks/)")
     p.add_argument("--fail-on", choices=["fail", "warn"], default="fail")
@@ -252,14 +297,30 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file")
     check.set_defaults(handler=_cmd_params_check)
 
-    p = sub.add_parser("runs", help="archived runs")
-    p.add_argument("--archive-dir", default="runs")
+    p = sub.add_parser("runs", help="archived runs (a folder or s3://bucket/prefix)")
+    p.add_argument(
+        "--archive",
+        "--archive-dir",
+        dest="archive_dir",
+        default="runs",
+        help="where runs are archived: a folder or s3://bucket/prefix (default: runs)",
+    )
+    p.add_argument("--region", help="the S3 bucket's region (default: the AWS configuration's)")
+    p.add_argument("--profile", help="AWS profile to read an S3 archive with")
     rsub = p.add_subparsers(dest="action", required=True)
     rsub.add_parser("list", help="list archived runs").set_defaults(handler=_cmd_runs_list)
+    run_help = "run directory, s3:// URL, id, or unique part of the id"
     show = rsub.add_parser("show", help="show one run and check its file hashes")
-    show.add_argument("run", help="run directory, id, or unique part of the id")
+    show.add_argument("run", help=run_help)
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_cmd_runs_show)
+    check = rsub.add_parser(
+        "verify",
+        help="check a run against its manifest: modified, missing, added files, object "
+        "versions and retention (exit 1 when anything differs)",
+    )
+    check.add_argument("run", help=run_help)
+    check.set_defaults(handler=_cmd_runs_verify)
 
     p = sub.add_parser("sandbox", help="the local fake-but-faithful estate")
     p.add_argument("action", choices=["up", "down", "status", "env"])

@@ -87,6 +87,27 @@ class AwsError(ApiReadError):
         return cls(f"{what}: AWS could not be reached: {exc}", status=None)
 
 
+class SecretLeakError(EksliftError):
+    """A file of a run holds a secret (or a planted canary): it is not archived.
+
+    Exit 3 like a tool error: the run's own output is at fault, not its input. Raised
+    before anything of the batch is uploaded, because a leak under S3 Object Lock in
+    compliance mode could never be deleted. ``hits`` maps each file to what was found in
+    it (kind and line, never the value).
+    """
+
+    exit_code: ClassVar[int] = EXIT_TOOL
+
+    def __init__(self, hits: dict[str, list[str]]) -> None:
+        self.hits = hits
+        lines = "\n".join(f"  {path}: {'; '.join(found)}" for path, found in hits.items())
+        super().__init__(
+            f"secrets found in {len(hits)} file(s) of the run; nothing of them was archived:\n"
+            f"{lines}\nFind where the step prints or stores them and drop the values there "
+            "(key paths and hashes are fine), then resume the run."
+        )
+
+
 def is_unreachable(exc: BaseException) -> bool:
     """True when an API never answered: the step then ends as a tool error (exit 3)."""
     if isinstance(exc, ReadError):

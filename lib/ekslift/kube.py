@@ -22,6 +22,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from ekslift.errors import ApiReadError
+from ekslift.useragent import user_agent_extra
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 500
@@ -79,7 +80,10 @@ def api_client(context: str, kubeconfig: str | None = None) -> client.ApiClient:
             "the kube_context in the parameter file."
         ) from exc
     configuration.retries = _retries()
-    return client.ApiClient(configuration)
+    api = client.ApiClient(configuration)
+    # The step is in the user agent so audit logs attribute each request (docs/iam/).
+    api.user_agent = f"{api.user_agent} {user_agent_extra()}"
+    return api
 
 
 class KubeReader:

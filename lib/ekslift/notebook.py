@@ -62,7 +62,7 @@ def open_step(step: str, params_path: str, run_dir: str = "") -> StepContext:
         directory = Path(run_dir)
     else:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        directory = Path(params.archive_dir) / "interactive" / f"{stamp}-{params.name}"
+        directory = params.local_archive_dir() / "interactive" / f"{stamp}-{params.name}"
     artefacts = directory / "artefacts" / step
     artefacts.mkdir(parents=True, exist_ok=True)
     _quiet_logging()

@@ -445,6 +445,47 @@ class ReadinessParams(_Strict):
     cutover_plans: CutoverPlans = CutoverPlans()
 
 
+class ArchiveParams(_Strict):
+    """How a run is archived when `archive_dir` is an S3 URL (ignored for a local folder).
+
+    The archive is the audit trail, so by default it is encrypted and write-once: every
+    object is put with S3 Object Lock retention (governance mode: only an identity with
+    s3:BypassGovernanceRetention can shorten it; compliance mode: nobody can, not even the
+    account root) when the bucket has Object Lock; the manifest records which, or that the
+    bucket has none.
+    """
+
+    encryption: Literal["SSE-S3", "SSE-KMS"] = "SSE-S3"
+    kms_key_id: str | None = Field(default=None, min_length=1)
+    object_lock: Literal["governance", "compliance"] = "governance"
+    retention_days: int = Field(default=400, ge=1, le=36500)
+    region: str | None = Field(default=None, description="the bucket's region")
+    staging_dir: str = Field(
+        default="runs/.staging", description="local working copy, mirrored to S3 after each step"
+    )
+
+    @model_validator(mode="after")
+    def _key_for_kms(self) -> ArchiveParams:
+        if self.encryption == "SSE-KMS" and not self.kms_key_id:
+            raise ValueError("encryption SSE-KMS needs kms_key_id (a key id, ARN or alias)")
+        if self.encryption == "SSE-S3" and self.kms_key_id:
+            raise ValueError("kms_key_id is used with encryption SSE-KMS only")
+        return self
+
+
+def _archive_location(value: str) -> str:
+    """A local folder, or `s3://bucket[/prefix]` with a valid bucket name."""
+    if value.startswith("s3://") and not re.match(
+        r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/|$)", value
+    ):
+        raise ValueError(
+            f"expected s3://<bucket>[/<prefix>] with a valid bucket name, got {value!r}"
+        )
+    if "://" in value and not value.startswith("s3://"):
+        raise ValueError(f"archive_dir is a local folder or an s3:// URL, got {value!r}")
+    return value
+
+
 class Waiver(_Strict):
     """An accepted finding: a blocker that a named person decided to live with, and why."""
 
@@ -463,7 +504,8 @@ class UpgradeParams(_Strict):
     schema_version: Literal[1] = SCHEMA_VERSION
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     environment: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    archive_dir: str = "runs"
+    archive_dir: Annotated[str, AfterValidator(_archive_location)] = "runs"
+    archive: ArchiveParams = ArchiveParams()
     apply: bool = False
     target_version: MinorVersion
     aws: AwsParams = AwsParams()
@@ -478,6 +520,13 @@ class UpgradeParams(_Strict):
     shift: ShiftParams = ShiftParams()
     waivers: list[Waiver] = Field(default_factory=list)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    def local_archive_dir(self) -> Path:
+        """Where files of a run are written on this machine: the archive itself, or for
+        an S3 archive the staging folder that is mirrored to it."""
+        if self.archive_dir.startswith("s3://"):
+            return Path(self.archive.staging_dir)
+        return Path(self.archive_dir)
 
     def resolve_path(self, path: str) -> Path:
         """A path from the file (manifests, extra facts), relative to where the file lives.

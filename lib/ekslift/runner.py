@@ -5,6 +5,13 @@ injects `params_path` and `run_dir`, and reads back the `results/<step>.json` ea
 notebook's gate wrote. That keeps the step logic in the library (tested) and the notebooks
 thin, and lets a later issue add a step by adding a notebook.
 
+The run directory is a local working copy; after each step (and at the end) the runner
+hands what changed to the run's `ArchiveStore` (`ekslift.archive.archive_run`): nothing for
+a local folder, an upload for S3. A secret found before that upload fails the run.
+
+Each step's kernel gets ``EKSLIFT_STEP`` in its environment, so every AWS and Kubernetes
+request it makes names the step in its user agent (`ekslift.useragent`).
+
 Exit codes follow DESIGN.md (`ekslift.errors`): 0 pass or warn, 1 a gate failed, 2 bad
 input, 3 tool error.
 """
@@ -16,19 +23,24 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import papermill
+import yaml
 from papermill.exceptions import PapermillExecutionError
 
-from ekslift import archive
+from ekslift import archive, aws
 from ekslift.atomic import write_text_atomic
-from ekslift.errors import EXIT_GATE, EXIT_PASS, EXIT_TOOL, InputError
+from ekslift.errors import EXIT_GATE, EXIT_PASS, EXIT_TOOL, InputError, SecretLeakError
 from ekslift.gate import read_result
-from ekslift.params import load_params
+from ekslift.params import UpgradeParams, load_params, parse_params
+from ekslift.stores import ArchiveStore, open_store
+from ekslift.stores.s3 import is_s3_url
+from ekslift.useragent import STEP_ENV
 
 log = logging.getLogger(__name__)
 _STEP_NAME = re.compile(r"^(\d{2})-[a-z0-9-]+\.ipynb$")
@@ -64,6 +76,7 @@ class RunOutcome:
     run_dir: Path
     exit_code: int
     manifest: archive.Manifest
+    archive_url: str
 
 
 def project_dir() -> Path:
@@ -114,21 +127,39 @@ def _acquire_lock(run_dir: Path) -> None:
     write_text_atomic(lock, str(os.getpid()))
 
 
+@contextmanager
+def _step_environment(step: Step) -> Iterator[None]:
+    """``EKSLIFT_STEP`` for the step's kernel (a child process inherits the environment)."""
+    before = os.environ.get(STEP_ENV)
+    os.environ[STEP_ENV] = step.name
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(STEP_ENV, None)
+        else:
+            os.environ[STEP_ENV] = before
+
+
 def _execute(step: Step, run_dir: Path, timeout: int) -> tuple[archive.StepStatus, str]:
     """Execute one notebook; returns (status, error message) — never raises for a step fault."""
     output = run_dir / "notebooks" / step.notebook.name
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
-        papermill.execute_notebook(
-            str(step.notebook),
-            str(output),
-            parameters={"params_path": str(run_dir / archive.PARAMS_COPY), "run_dir": str(run_dir)},
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            execution_timeout=timeout,
-            cwd=str(Path.cwd()),
-        )
+        with _step_environment(step):
+            papermill.execute_notebook(
+                str(step.notebook),
+                str(output),
+                parameters={
+                    "params_path": str(run_dir / archive.PARAMS_COPY),
+                    "run_dir": str(run_dir),
+                },
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=timeout,
+                cwd=str(Path.cwd()),
+            )
     except PapermillExecutionError as exc:
         result = read_result(run_dir, step.name)
         if exc.ename == "GateFailed" and result is not None and result.verdict == "fail":
@@ -165,31 +196,73 @@ def _finish_step(
     archive.save_manifest(run_dir, manifest)
 
 
+def _store_of(params: UpgradeParams, archived_at: str) -> ArchiveStore:
+    """The store a run is archived in, from the run's own location (`…/<run id>`)."""
+    if is_s3_url(archived_at):
+        location = archived_at.rstrip("/").rpartition("/")[0]
+    else:
+        location = str(Path(archived_at).parent)
+    return open_store(location, params.archive, params.aws.profile)
+
+
+def _resume(params_path: Path | None, resume: str | Path) -> tuple[ArchiveStore, Path]:
+    """The working copy of a run to continue: a local run directory, or an archived run on
+    S3 (`s3://bucket/prefix/<run id>`) downloaded into the staging folder first."""
+    location = str(resume)
+    if is_s3_url(location):
+        parent, _, run_id = location.rstrip("/").rpartition("/")
+        try:
+            if params_path is None:  # the run's own parameters say where its copy goes
+                copy = open_store(parent).read(run_id, archive.PARAMS_COPY)
+                settings = parse_params(yaml.safe_load(copy), f"{location}/params.yaml").archive
+            else:
+                settings = load_params(params_path).archive
+            run_dir = open_store(parent, settings).fetch(run_id)
+        except FileNotFoundError as exc:
+            raise RunError(f"{location} is not an archived run (no objects under it)") from exc
+    else:
+        run_dir = Path(location)
+    if not (run_dir / archive.MANIFEST).exists():
+        raise RunError(f"{location} is not a run directory (no {archive.MANIFEST})")
+    manifest = archive.load_manifest(run_dir)
+    if params_path is None:
+        params = load_params(run_dir / archive.PARAMS_COPY, Path(manifest.params_dir))
+    else:
+        params = load_params(params_path)
+    aws.configure_from(params.aws)
+    recorded = manifest.storage.location if manifest.storage else ""
+    # A local run is archived where it is now (it may have been moved); an S3 run where
+    # its manifest says, whichever working copy continues it.
+    archived_at = recorded if is_s3_url(recorded) else str(run_dir)
+    return _store_of(params, archived_at), run_dir
+
+
 def _prepare(
-    params_path: Path | None, resume: Path | None, helm_version: str | None
-) -> tuple[Path, archive.Manifest]:
-    """The run directory and its manifest; the parameters are validated before any file of
-    the run is written or replaced, so bad input never leaves a half-updated archive."""
+    params_path: Path | None, resume: str | Path | None, helm_version: str | None
+) -> tuple[ArchiveStore, Path, archive.Manifest]:
+    """The store, the run's working copy and its manifest; the parameters are validated
+    before any file of the run is written or replaced, so bad input never leaves a
+    half-updated archive."""
     if resume is not None:
-        if not (resume / archive.MANIFEST).exists():
-            raise RunError(f"{resume} is not a run directory (no {archive.MANIFEST})")
-        manifest = archive.load_manifest(resume)
-        if params_path is None:
-            load_params(resume / archive.PARAMS_COPY, Path(manifest.params_dir))
-        else:
-            load_params(params_path)
-            previous = resume / archive.PARAMS_COPY
-            kept = resume / f"params.{len(manifest.params_history) + 1}.yaml"
+        store, run_dir = _resume(params_path, resume)
+        manifest = archive.load_manifest(run_dir)
+        if params_path is not None:
+            previous = run_dir / archive.PARAMS_COPY
+            kept = run_dir / f"params.{len(manifest.params_history) + 1}.yaml"
             shutil.copyfile(previous, kept)
             manifest.params_history.append(kept.name)
             shutil.copyfile(params_path, previous)
             manifest.params_sha256 = archive.sha256_file(previous)
             manifest.params_dir = str(Path(params_path).parent.resolve())
-        return resume, manifest
+        if manifest.storage is None:  # a run archived before stores recorded themselves
+            manifest.storage = store.protection(run_dir.name)
+        return store, run_dir, manifest
     if params_path is None:
         raise RunError("give --params FILE (or --resume RUN_DIR)")
     params = load_params(params_path)
-    run_dir = archive.new_run_dir(Path(params.archive_dir), params.name)
+    aws.configure_from(params.aws)
+    store = open_store(params.archive_dir, params.archive, params.aws.profile)
+    run_dir = archive.new_run_dir(store, params.name)
     shutil.copyfile(params_path, run_dir / archive.PARAMS_COPY)
     manifest = archive.start_manifest(
         run_dir,
@@ -198,8 +271,19 @@ def _prepare(
         params_dir=Path(params_path).parent,
         project_dir=project_dir(),
         helm_version=helm_version,
+        storage=store.protection(run_dir.name),
     )
-    return run_dir, manifest
+    return store, run_dir, manifest
+
+
+def _archive(store: ArchiveStore, run_dir: Path, manifest: archive.Manifest) -> str:
+    """Archive what changed; a leak is the run's error (its message names the files)."""
+    try:
+        archive.archive_run(store, run_dir, manifest)
+    except SecretLeakError as exc:
+        log.error("%s", exc)
+        return str(exc)
+    return ""
 
 
 def run(
@@ -207,7 +291,7 @@ def run(
     *,
     only: str | None = None,
     start: str | None = None,
-    resume: Path | None = None,
+    resume: str | Path | None = None,
     notebooks_dir: Path | None = None,
     helm_version: str | None = None,
     cell_timeout: int = 3600,
@@ -215,10 +299,10 @@ def run(
 ) -> RunOutcome:
     """Run (or resume) the runbook; raises `ParamsError`/`RunError` for bad input."""
     steps = select_steps(discover_steps(notebooks_dir or default_notebooks_dir()), only, start)
-    run_dir, manifest = _prepare(params_path, resume, helm_version)
+    store, run_dir, manifest = _prepare(params_path, resume, helm_version)
     _acquire_lock(run_dir)
     try:
-        exit_code = EXIT_PASS
+        exit_code, leak = EXIT_PASS, ""
         for index, step in enumerate(steps, start=1):
             previous = manifest.step(step.name)
             if resume and previous and previous.status == "done" and previous.verdict != "fail":
@@ -237,6 +321,10 @@ def run(
             began = time.monotonic()
             status, error = _execute(step, run_dir, cell_timeout)
             _finish_step(run_dir, manifest, record, status, error)
+            leak = _archive(store, run_dir, manifest)
+            if leak:
+                record.status, record.error = "error", leak
+                archive.save_manifest(run_dir, manifest)
             on_event(
                 StepEvent(
                     index,
@@ -248,14 +336,17 @@ def run(
                     record.error or record.summary,
                 )
             )
-            if record.status == "error":
+            if leak or record.status == "error":
                 exit_code = EXIT_TOOL
                 break
             if record.verdict == "fail":
                 exit_code = EXIT_GATE
                 break
         manifest.finished_at = datetime.now(UTC)
-        archive.save_manifest(run_dir, manifest)
+        if leak:  # keep the working copy's manifest current; the store gets nothing more
+            archive.save_manifest(run_dir, manifest)
+        elif _archive(store, run_dir, manifest):
+            exit_code = EXIT_TOOL
     finally:
         (run_dir / LOCK).unlink(missing_ok=True)
-    return RunOutcome(run_dir, exit_code, manifest)
+    return RunOutcome(run_dir, exit_code, manifest, store.run_url(run_dir.name))

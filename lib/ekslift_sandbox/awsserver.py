@@ -10,6 +10,9 @@ sandbox-only code path. Three things are added to plain ``ThreadedMotoServer``:
   ``POST /_sandbox/faults`` with ``{"operation": "DescribeCluster", "status": 400,
   "code": "ThrottlingException", "times": 2}``; ``GET`` lists armed faults,
   ``DELETE`` disarms all;
+* a request log (``requestlog``): every AWS request with its operation, user agent and
+  access key, at ``GET /_sandbox/requests`` (``DELETE`` clears it), so tests can check
+  the calls of each step (named in the user agent) against its IAM policy;
 * ``POST /moto-api/reset`` also clears the added state and the armed faults.
 
 The hook and the reset are a WSGI middleware in front of moto's dispatcher. moto builds
@@ -40,6 +43,7 @@ from botocore.exceptions import UnknownServiceError
 from moto.server import ThreadedMotoServer
 
 from ekslift_sandbox import cloudwatch_extra, eks_extra, podidentity_extra, quotas_extra
+from ekslift_sandbox.requestlog import REQUESTS_PATH, RequestLog, since_of
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +130,11 @@ class FaultBook:
 # ------------------------------------------------------------------ request identification
 
 
+def _access_key(environ: dict[str, Any]) -> str | None:
+    match = re.search(r"Credential=([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    return match.group(1) if match else None
+
+
 def _signing_service(environ: dict[str, Any]) -> str | None:
     """The service named in the SigV4 credential scope (``.../region/service/aws4_request``)."""
     auth = environ.get("HTTP_AUTHORIZATION", "")
@@ -135,24 +144,72 @@ def _signing_service(environ: dict[str, Any]) -> str | None:
     return _SIGNING_TO_SERVICE.get(match.group(1), match.group(1))
 
 
+@dataclass(frozen=True)
+class _Route:
+    """How a REST operation is told apart: method, path, and the query keys and headers
+    it always sends (S3's `GET /{Bucket}/{Key+}` is GetObject, with `?retention`
+    GetObjectRetention; `PUT` with `x-amz-copy-source` is CopyObject, without PutObject)."""
+
+    method: str
+    path: re.Pattern[str]
+    query: frozenset[str]
+    headers: frozenset[str]
+    operation: str
+
+    def matches(self, method: str, path: str, keys: set[str], environ: dict[str, Any]) -> bool:
+        return (
+            self.method == method
+            and self.query <= keys
+            and all(h in environ for h in self.headers)
+            and bool(self.path.match(path))
+        )
+
+
+def _required_headers(model: Any) -> frozenset[str]:
+    """WSGI environ names of the headers an operation's input requires."""
+    shape = model.input_shape
+    if shape is None:
+        return frozenset()
+    names = (
+        shape.members[m].serialization.get("name", m)
+        for m in shape.required_members
+        if shape.members[m].serialization.get("location") == "header"
+    )
+    return frozenset("HTTP_" + n.upper().replace("-", "_") for n in names)
+
+
 @functools.cache
-def _rest_routes(service: str) -> list[tuple[str, re.Pattern[str], str]]:
-    """(method, path regex, operation) of a REST service, most specific path first."""
+def _rest_routes(service: str) -> list[_Route]:
+    """The routes of a REST service, the most demanding first: more required query keys
+    and headers, then the most specific path."""
     try:
         model = botocore.session.get_session().get_service_model(service)
     except UnknownServiceError:  # a signing name botocore has no model for
         return []
     routes = []
     for name in model.operation_names:
-        http = model.operation_model(name).http
-        path = http["requestUri"].partition("?")[0]
+        operation = model.operation_model(name)
+        http = operation.http
+        path, _, query = http["requestUri"].partition("?")
         pattern = ""
         for literal, label in re.findall(r"([^{]*)(\{[^}]*\})?", path):
             pattern += re.escape(literal)
             if label:
                 pattern += ".+" if label.endswith("+}") else "[^/]+"
-        routes.append((http["method"], re.compile(f"^{pattern}/?$"), name))
-    routes.sort(key=lambda r: len(r[1].pattern.replace("[^/]+", "")), reverse=True)
+        required = frozenset(k.partition("=")[0] for k in query.split("&") if k)
+        routes.append(
+            _Route(
+                http["method"],
+                re.compile(f"^{pattern}/?$"),
+                required,
+                _required_headers(operation),
+                name,
+            )
+        )
+    routes.sort(
+        key=lambda r: (len(r.query) + len(r.headers), len(r.path.pattern.replace("[^/]+", ""))),
+        reverse=True,
+    )
     return routes
 
 
@@ -177,9 +234,10 @@ def identify(environ: dict[str, Any]) -> tuple[str | None, str | None]:
             return service, action[0]
     if service:
         method = environ.get("REQUEST_METHOD", "GET")
-        for route_method, regex, name in _rest_routes(service):
-            if route_method == method and regex.match(path):
-                return service, name
+        keys = set(parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        for route in _rest_routes(service):
+            if route.matches(method, path, keys, environ):
+                return service, route.operation
     return service, None
 
 
@@ -214,21 +272,41 @@ def _fault_response(
 
 
 class SandboxMiddleware:
-    """Fault hook and full reset in front of moto's WSGI dispatcher."""
+    """Fault hook, request log and full reset in front of moto's WSGI dispatcher."""
 
-    def __init__(self, app: WsgiApp, faults: FaultBook, on_reset: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        faults: FaultBook,
+        on_reset: Callable[[], None],
+        requests: RequestLog | None = None,
+    ) -> None:
         self.app = app
         self.faults = faults
         self.on_reset = on_reset
+        self.requests = requests or RequestLog()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == FAULTS_PATH:
             return self._faults_api(environ, start_response)
+        if path == REQUESTS_PATH:
+            return self._requests_api(environ, start_response)
         if path == RESET_PATH and environ.get("REQUEST_METHOD") == "POST":
             self.on_reset()
-        elif self.faults.armed():
-            service, operation = identify(environ)
+            return self.app(environ, start_response)
+        if path.startswith("/moto-api"):
+            return self.app(environ, start_response)
+        service, operation = identify(environ)
+        self.requests.record(
+            method=environ.get("REQUEST_METHOD", ""),
+            path=path,
+            user_agent=environ.get("HTTP_USER_AGENT", ""),
+            service=service,
+            operation=operation,
+            access_key=_access_key(environ),
+        )
+        if self.faults.armed():
             fault = self.faults.take(service, operation) if operation else None
             if fault is not None:
                 log.info("injecting %s %s into %s.%s", fault.status, fault.code, service, operation)
@@ -239,6 +317,14 @@ class SandboxMiddleware:
                 start_response(status, [*headers, ("Content-Length", str(len(body)))])
                 return [body]
         return self.app(environ, start_response)
+
+    def _requests_api(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "DELETE":
+            return _json(start_response, "200 OK", {"cleared": self.requests.clear()})
+        since = since_of(environ.get("QUERY_STRING", ""))
+        return _json(start_response, "200 OK", {"items": self.requests.since(since)})
 
     def _faults_api(
         self, environ: dict[str, Any], start_response: StartResponse
@@ -288,6 +374,7 @@ class AwsSandbox:
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         self._quiet = quiet
         self.faults = FaultBook()
+        self.requests = RequestLog()
         self.eks = eks_extra.STATE
         self._url: str | None = None
 
@@ -303,7 +390,9 @@ class AwsSandbox:
         self._server.start()
         wsgi_server = self._server._server  # moto exposes no other handle on it
         assert wsgi_server is not None
-        wsgi_server.app = SandboxMiddleware(wsgi_server.app, self.faults, self._reset_extras)
+        wsgi_server.app = SandboxMiddleware(
+            wsgi_server.app, self.faults, self._reset_extras, self.requests
+        )
         host, port = self._server.get_host_and_port()
         self._url = f"http://{host}:{port}"
         log.info("AWS sandbox listening on %s", self._url)
@@ -352,6 +441,7 @@ class AwsSandbox:
         podidentity_extra.STATE.reset()
         quotas_extra.STATE.reset()
         self.faults.clear()
+        self.requests.clear()
 
     def __enter__(self) -> AwsSandbox:
         return self.start()

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from ekslift.atomic import write_text_atomic
 from ekslift.charts.helm import Helm
+from ekslift.redact import CANARIES_ENV
 from ekslift_sandbox import (
     gitops,
     identities,
@@ -140,6 +141,11 @@ def build(
     # Where the seeded ALB history ends and the traffic generator's minutes begin: the
     # demo's step 4 replays the history before it (params/demo.yaml, `shift.replay`).
     env["EKSLIFT_SANDBOX_HISTORY_END"] = now.replace(second=0, microsecond=0).isoformat()
+    env["EKSLIFT_SANDBOX_ARCHIVE"] = seed.seed_archive_bucket(aws.url)
+    # The planted secrets are canaries: a run whose files contain one is not archived.
+    env[CANARIES_ENV] = ",".join(
+        (scenario.SECRET_SENTINEL, scenario.HELM_VALUE_SENTINEL, scenario.ARGOCD_TOKEN_SENTINEL)
+    )
     readiness_seed.seed_management(servers[mgmt.name])
     env.update(identities.seed_approver(aws.url))
     traffic = trafficgen.start_for(aws.url, albs, specs, flavour == "regress", state_dir)

@@ -6,6 +6,8 @@ answers the read side of the API faithfully enough for both: ``/version``, disco
 list/get with label and field selectors, ``limit``/``continue`` pagination (410 Gone on an
 expired token), server-side Tables for kubectl, ``Status`` errors, and fault injection
 (from this process or another one over HTTP) so tests can exercise retries and failures.
+Every request is logged with its user agent (``/_sandbox/requests``, see ``requestlog``)
+so tests can check each step's requests against the read-only ClusterRole (docs/iam/).
 
 Objects are stored as dicts together with their serialized JSON, because listing 18,000
 pods must be cheap: a page is the cached bytes joined, never a re-dump.
@@ -40,6 +42,7 @@ from ekslift_sandbox.kubetypes import (
     get_path,
     split_api_version,
 )
+from ekslift_sandbox.requestlog import REQUESTS_PATH, RequestLog, since_of
 
 log = logging.getLogger(__name__)
 
@@ -648,6 +651,7 @@ class FakeKubeAPIServer:
         self.registry = TypeRegistry(builtin_types() if types is None else types)
         self.store = ObjectStore(self.registry, continue_ttl_seconds)
         self.faults = FaultSet()
+        self.requests = RequestLog()
         self._host, self._port = host, port
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -735,7 +739,10 @@ class FakeKubeAPIServer:
         path = url.path.rstrip("/") or "/"
         try:
             if path.startswith("/_sandbox/"):
-                return self._control(method, path, body)
+                return self._control(method, path, body, url.query)
+            self.requests.record(
+                method=method, path=target, user_agent=headers.get("User-Agent") or ""
+            )
             fault = self.faults.take(method, target)
             if fault is not None:
                 if fault.delay_seconds:
@@ -905,7 +912,11 @@ class FakeKubeAPIServer:
 
     # control API for tests and other processes ----------------------------------------
 
-    def _control(self, method: str, path: str, body: bytes) -> Response:
+    def _control(self, method: str, path: str, body: bytes, query: str = "") -> Response:
+        if path == REQUESTS_PATH and method == "GET":
+            return _json({"items": self.requests.since(since_of(query))})
+        if path == REQUESTS_PATH and method == "DELETE":
+            return _json({"cleared": self.requests.clear()})
         if path == "/_sandbox/faults" and method == "GET":
             return _json({"faults": [asdict(f) for f in self.faults.list()]})
         if path == "/_sandbox/faults" and method == "POST":

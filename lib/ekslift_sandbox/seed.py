@@ -26,6 +26,7 @@ ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/eks-cluster"
 NODE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/eks-node"
 ZONE_NAME = "photos.example.com"
+ARCHIVE_BUCKET = "ekslift-sandbox-archive"
 
 
 def client(service: str, region: str, endpoint: str) -> Any:
@@ -155,6 +156,15 @@ def seed_route53(endpoint: str, albs: dict[str, dict[str, str]]) -> str:
     ]
     route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
     return zone_id
+
+
+def seed_archive_bucket(endpoint: str) -> str:
+    """A bucket with Object Lock for run archives (`archive_dir: s3://…`), as an audit
+    account would provide; returns the archive URL."""
+    client("s3", "us-east-1", endpoint).create_bucket(
+        Bucket=ARCHIVE_BUCKET, ObjectLockEnabledForBucket=True
+    )
+    return f"s3://{ARCHIVE_BUCKET}/runs"
 
 
 def _dimension(arn: str, kind: str) -> str:

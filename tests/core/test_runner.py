@@ -169,7 +169,7 @@ def test_tampered_archive_is_detected(tmp_path: Path, params_file: Path) -> None
     run_dir = runner.run(params_file, notebooks_dir=books).run_dir
     (run_dir / "results" / "01-first.json").write_text("{}")
     (run_dir / "extra.txt").write_text("x")
-    assert archive.verify(run_dir) == [
+    assert [str(p) for p in archive.verify(run_dir)] == [
         "results/01-first.json: sha256 differs from the manifest",
         "extra.txt: not in the manifest",
     ]

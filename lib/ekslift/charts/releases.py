@@ -33,7 +33,7 @@ import yaml
 
 from ekslift.errors import ReadError
 from ekslift.kube import KubeError
-from ekslift.redact import MASK
+from ekslift.redact import drop_secret_values
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ def parse_helm_time(value: Any) -> datetime | None:
 
 
 def _mask_secret_document(document: str) -> str:
-    """Replace every value of a Secret's data/stringData, keeping the `# Source:` comments."""
+    """Replace every value of a Secret's data/stringData by its digest (key paths kept),
+    keeping the `# Source:` comments."""
     comments = [line for line in document.splitlines() if line.startswith("#")]
     try:
         obj = yaml.safe_load(document)
@@ -130,10 +131,7 @@ def _mask_secret_document(document: str) -> str:
         obj = None
     if not isinstance(obj, dict) or obj.get("kind") != "Secret":
         return "\n".join([*comments, "# Secret document masked: it could not be parsed", ""])
-    for key in ("data", "stringData"):
-        if isinstance(obj.get(key), dict):
-            obj[key] = dict.fromkeys(obj[key], MASK)
-    body = yaml.safe_dump(obj, sort_keys=False, allow_unicode=True)
+    body = yaml.safe_dump(drop_secret_values(obj), sort_keys=False, allow_unicode=True)
     return "\n".join([*comments, body])
 
 

@@ -21,6 +21,7 @@ from rich.table import Table
 from ekslift import archive, aws
 from ekslift.errors import EXIT_GATE, EXIT_PASS, InputError
 from ekslift.params import UpgradeParams, load_params
+from ekslift.stores import open_store
 from ekslift.traffic import process
 from ekslift.traffic.actions import alb_of
 from ekslift.traffic.apply import apply_shift, artefacts_dir, operator_identity, state_log
@@ -48,7 +49,8 @@ def _run_dir(args: argparse.Namespace, params: UpgradeParams) -> Path:
     """The given run, else a new one in the archive holding a copy of the parameters."""
     if args.run_dir:
         return Path(args.run_dir)
-    run_dir = archive.new_run_dir(Path(params.archive_dir), params.name)
+    store = open_store(params.archive_dir, params.archive, params.aws.profile)
+    run_dir = archive.new_run_dir(store, params.name)
     shutil.copyfile(args.params, run_dir / archive.PARAMS_COPY)
     return run_dir
 
