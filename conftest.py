@@ -32,6 +32,7 @@ def _sandbox() -> control.SandboxState:
         for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
             os.environ.pop(name, None)
         _approve_demo()
+        _guard_demo()
     return _state["state"]
 
 
@@ -62,6 +63,17 @@ def _approve_demo() -> None:
         capture_output=True,
         timeout=120,
     )  # type: ignore[return-value]
+
+
+def _guard_demo() -> None:
+    """Step 4 starts only with the guard's heartbeat fresh and its self-test passed: one
+    pass, as `make demo` runs it (the sandbox's stand-in for the guard CronJob)."""
+    subprocess.run(
+        [sys.executable, "-m", "ekslift.cli", "shift", "guard", "--params", "params/demo.yaml"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -369,9 +369,11 @@ def _command(argv: list[str]) -> str | None:
 
 
 def _add_shift(sub: argparse._SubParsersAction) -> None:
+    from ekslift.guard.cli import cmd_guard
     from ekslift.traffic.cli import add_shift_parser
 
-    add_shift_parser(sub)
+    guard = (cmd_guard, "one pass of the guard: roll back unwatched regions (the CronJob)")
+    add_shift_parser(sub, {"guard": guard})
 
 
 def _add_review(sub: argparse._SubParsersAction) -> None:

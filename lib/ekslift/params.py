@@ -253,6 +253,77 @@ class ReplaySettings(_Strict):
         return until
 
 
+_LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:[\w-]+$")
+
+
+class GuardSettings(_Strict):
+    """What returns a region to 100 % blue when nobody watches it any more (README: the guard).
+
+    The shift holds a lease in `table` (DynamoDB, one table of this name in each shifted
+    region) and renews it at every poll; the guard (`ekslift shift guard`, a CronJob every
+    `period_seconds`) rolls back a region whose lease expired, whose heartbeat went stale or
+    whose alarms fire, and the alarms' composite invokes the region's rollback function even
+    if the guard is down too. `max_unwatched_minutes` bounds the longest a region can stay
+    shifted with nobody watching (`unwatched_seconds`), so a slow guard is a parameter error,
+    not a surprise in an incident.
+    """
+
+    table: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$", description="DynamoDB lease table")
+    lease_seconds: int = Field(default=300, ge=2, description="the lease's time to live")
+    renew_margin_seconds: float = Field(
+        default=30.0, gt=0, description="a shifter this close to its lease's end stops writing"
+    )
+    period_seconds: int = Field(default=300, ge=60, description="the guard CronJob's period")
+    starting_deadline_seconds: int = Field(
+        default=60, ge=10, description="the CronJob's startingDeadlineSeconds"
+    )
+    alarm_period_seconds: int = Field(default=60, ge=10)
+    alarm_evaluation_periods: int = Field(default=3, ge=1)
+    error_count_floor: int = Field(
+        default=10, ge=1, description="green 5xx in one alarm period before the alarm may fire"
+    )
+    rollback_function_arns: dict[str, str] = Field(
+        default_factory=dict, description="region → the rollback Lambda the composite invokes"
+    )
+    namespace: str = Field(default="ekslift", min_length=1, description="heartbeat metrics")
+    max_unwatched_minutes: float = Field(default=30.0, gt=0)
+
+    @field_validator("alarm_period_seconds")
+    @classmethod
+    def _cloudwatch_period(cls, period: int) -> int:
+        if period not in (10, 30) and period % 60:
+            raise ValueError(f"alarm periods are 10, 30 or a multiple of 60 s, got {period}")
+        return period
+
+    @field_validator("rollback_function_arns")
+    @classmethod
+    def _lambda_in_its_region(cls, arns: dict[str, str]) -> dict[str, str]:
+        for region, arn in arns.items():
+            match = _LAMBDA_ARN.match(arn)
+            if match is None or match.group(1) != region:
+                raise ValueError(
+                    f"{region}: expected a Lambda function ARN in {region} (an alarm invokes a "
+                    f"function of its own region), got {arn!r}"
+                )
+        return arns
+
+    @property
+    def stale_seconds(self) -> int:
+        """A guard heartbeat older than this is stale: one missed run is tolerated."""
+        return 2 * self.period_seconds + self.starting_deadline_seconds
+
+    def unwatched_seconds(self) -> int:
+        """The longest a region can stay shifted with nobody watching: the lease runs out,
+        the guard's next run may start a period plus its starting deadline later, and the
+        alarms take their evaluation to fire (counted too, in case the guard is down)."""
+        return (
+            self.lease_seconds
+            + self.period_seconds
+            + self.starting_deadline_seconds
+            + self.alarm_period_seconds * self.alarm_evaluation_periods
+        )
+
+
 class ShiftParams(_Strict):
     """Run-wide settings of step 4 (the traffic shift). Its metrics and judge are the run's
     (``metrics.backend``, ``metrics.judge``), the ones step 5 re-judges it with."""
@@ -269,6 +340,9 @@ class ShiftParams(_Strict):
     notifications: NotificationSettings = NotificationSettings()
     notebook_wait_seconds: int = Field(
         default=0, ge=0, description="how long notebook 04 waits for the shift process"
+    )
+    guard: GuardSettings | None = Field(
+        default=None, description="lease, heartbeat, alarms and guard; required to write"
     )
 
 
@@ -560,6 +634,47 @@ class UpgradeParams(_Strict):
         canary = self.shift.canary_region
         if canary is not None and canary not in {r.name for r in self.regions}:
             raise ValueError(f"shift.canary_region {canary!r} is not one of the regions")
+        return self
+
+    @model_validator(mode="after")
+    def _guard_fits(self) -> UpgradeParams:
+        """The lease must outlive a poll (it is renewed once per poll), every shifted region
+        needs its rollback function, and the worst case must stay within its bound."""
+        guard = self.shift.guard
+        if guard is None:
+            return self
+        problems = []
+        if guard.lease_seconds <= self.shift.poll_seconds + guard.renew_margin_seconds:
+            problems.append(
+                f"shift.guard.lease_seconds ({guard.lease_seconds}) must exceed "
+                f"shift.poll_seconds + renew_margin_seconds "
+                f"({self.shift.poll_seconds + guard.renew_margin_seconds:g}): the lease is "
+                "renewed once per poll"
+            )
+        for region in self.regions:
+            smoke = region.traffic.smoke if region.traffic else None
+            if smoke and smoke.timeout_seconds >= guard.lease_seconds - guard.renew_margin_seconds:
+                problems.append(
+                    f"region {region.name}: traffic.smoke.timeout_seconds "
+                    f"({smoke.timeout_seconds}) must be shorter than the lease less its margin: "
+                    "the lease is not renewed while the checks run"
+                )
+        shifted = [r.name for r in self.regions if r.traffic and r.traffic.alb]
+        missing = [name for name in shifted if name not in guard.rollback_function_arns]
+        if missing:
+            problems.append(
+                f"shift.guard.rollback_function_arns has no function for {', '.join(missing)}"
+            )
+        unwatched = guard.unwatched_seconds()
+        if unwatched > guard.max_unwatched_minutes * 60:
+            problems.append(
+                f"a region could stay shifted {unwatched / 60:.1f} min with nobody watching "
+                "(lease + guard period + starting deadline + alarm evaluation), more than "
+                f"shift.guard.max_unwatched_minutes ({guard.max_unwatched_minutes:g}); "
+                "shorten the lease, the guard's period or the alarms' evaluation"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def region(self, name: str) -> RegionParams:

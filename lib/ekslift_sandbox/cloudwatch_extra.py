@@ -15,6 +15,7 @@ Supported, deliberately small:
   means); percentiles of StatisticValues sets only where AWS has them (SampleCount 1 or
   Minimum == Maximum);
 * a metric is one namespace + name + exact dimension set (+ unit if given), as in AWS;
+* PutCompositeAlarm (not routed by moto), stored as moto's own alarms with a rule;
 * metric math: numbers, query ids, ``+ - * /``, parentheses, unary minus, ``METRICS()``,
   ``METRICS("text")`` (ids containing text), ``[a, b]``, ``SUM``/``AVG``/``MIN``/``MAX``
   (of an array: per timestamp; of one series: a scalar), ``ABS``/``CEIL``/``FLOOR``,
@@ -630,6 +631,34 @@ class CloudWatchExtraResponse(CloudWatchResponse):
             point["Unit"] = sample.unit or "None"
             datapoints.append(point)
         return ActionResult({"Label": metric.name, "Datapoints": datapoints})
+
+    def put_composite_alarm(self) -> ActionResult:
+        """PutCompositeAlarm (moto 5.2 routes none): stored as moto stores an alarm with an
+        ``AlarmRule``, which its DescribeAlarms already answers under ``CompositeAlarms``
+        and its SetAlarmState can put in ALARM. Never evaluated, like moto's other alarms."""
+        params = self._get_params()
+        rule = params.get("AlarmRule", "")
+        if not rule or len(rule) > 10240:
+            raise ValidationError("AlarmRule must be between 1 and 10240 characters.")
+        self.cloudwatch_backend.put_metric_alarm(
+            name=params["AlarmName"],
+            namespace=None,  # type: ignore[arg-type]
+            metric_name=None,  # type: ignore[arg-type]
+            comparison_operator=None,  # type: ignore[arg-type]
+            evaluation_periods=None,  # type: ignore[arg-type]
+            period=None,  # type: ignore[arg-type]
+            threshold=None,  # type: ignore[arg-type]
+            statistic=None,  # type: ignore[arg-type]
+            description=params.get("AlarmDescription"),  # type: ignore[arg-type]
+            dimensions=[],
+            alarm_actions=params.get("AlarmActions", []),
+            ok_actions=params.get("OKActions", []),
+            insufficient_data_actions=params.get("InsufficientDataActions", []),
+            actions_enabled=params.get("ActionsEnabled", True),
+            rule=rule,
+            tags=params.get("Tags", []),
+        )
+        return EmptyResult()
 
 
 def install() -> None:

@@ -38,6 +38,7 @@ from ekslift_sandbox.prometheus import start_if_installed
 
 log = logging.getLogger("ekslift_sandbox")
 _REGION_KEYS = {"ap-northeast-1": "APNE1", "us-east-1": "USE1"}
+LEASE_TABLE = "ekslift-leases"  # params/demo.yaml's shift.guard.table
 
 
 class Stoppable(Protocol):
@@ -132,6 +133,7 @@ def build(
         key = _REGION_KEYS[region]
         alb = seed.seed_load_balancer(region, key.lower(), aws.url, vpc, subnets)
         seed.seed_alb_metrics(region, aws.url, alb, flavour == "regress", now)
+        seed.seed_lease_table(region, aws.url, LEASE_TABLE)
         readiness_seed.seed_region(region, aws.url, vpc, alb, specs, nets, servers, aws.eks, now)
         albs[region] = alb
         env[f"EKSLIFT_SANDBOX_{key}_LISTENER_ARN"] = alb["listener"]

@@ -135,6 +135,23 @@ def seed_load_balancer(
     }
 
 
+def seed_lease_table(region: str, endpoint: str, name: str) -> None:
+    """The guard's DynamoDB table (``shift.guard.table``), as deploy/rollback-function.yaml
+    creates it in a real account: key ``pk``/``sk``, on demand."""
+    client("dynamodb", region, endpoint).create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def seed_route53(endpoint: str, albs: dict[str, dict[str, str]]) -> str:
     """A hosted zone with one latency record per region, in front of each region's ALB."""
     route53 = client("route53", "us-east-1", endpoint)

@@ -207,3 +207,28 @@ def test_values_and_counts_of_different_sizes_are_refused(cw: Any) -> None:
     with pytest.raises(ClientError) as caught:
         put(cw, "RequestCount", 0, Values=[1.0, 2.0], Counts=[1.0])
     assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_composite_alarms(cw: Any) -> None:
+    cw.put_metric_alarm(
+        AlarmName="child",
+        Namespace=NS,
+        MetricName="HTTPCode_Target_5XX_Count",
+        Dimensions=LB,
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=10,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    action = f"arn:aws:lambda:{REGION}:123456789012:function:rollback"
+    cw.put_composite_alarm(
+        AlarmName="parent", AlarmRule='ALARM("child")', AlarmActions=[action], ActionsEnabled=True
+    )
+    cw.set_alarm_state(AlarmName="parent", StateValue="ALARM", StateReason="test")
+    answer = cw.describe_alarms(AlarmNames=["parent"], AlarmTypes=["CompositeAlarm"])
+    (parent,) = fits_model(cw, "describe_alarms", answer)["CompositeAlarms"]
+    assert parent["AlarmRule"] == 'ALARM("child")' and parent["AlarmActions"] == [action]
+    assert parent["ActionsEnabled"] is True and parent["StateValue"] == "ALARM"
+    with pytest.raises(ClientError, match="AlarmRule"):
+        cw.put_composite_alarm(AlarmName="long", AlarmRule='ALARM("child") OR ' * 700)

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from ekslift import aws
+from ekslift.guard.reconcile import guard_pass
 from ekslift.metrics.policy import JudgeSettings
 from ekslift.metrics.series import Window
 from ekslift.metrics.verdict import StepVerdict
@@ -28,6 +29,7 @@ from tests.metrics.synthetic import Colour, window
 from tests.sandbox.conftest import aws_sandbox  # noqa: F401 (a fixture)
 
 REGION = "us-east-1"
+ROLLBACK_FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:ekslift-rollback"
 APPROVER = "arn:aws:iam::123456789012:user/approver"
 _names = itertools.count(1)
 
@@ -81,6 +83,8 @@ def seed_estate(
     tmp: Path,
     shift: dict[str, Any] | None = None,
     regress: bool = False,
+    guard: dict[str, Any] | None = None,
+    guarded: bool = True,
     **traffic: Any,
 ) -> Estate:
     """An ALB (listener forwarding 100/0 plus a sticky host rule naming only blue) and an
@@ -114,8 +118,12 @@ def seed_estate(
         DefaultActions=[{"Type": "forward", "TargetGroupArn": alb["blue"]}],
     )["Listeners"][0]["ListenerArn"]
     run_dir = tmp / "run"
+    # Each estate its own lease table and upgrade name (alarm names), so a lease or an
+    # alarm one test leaves behind never reaches the next.
+    table = f"leases-{short}"
+    seed.seed_lease_table(REGION, url, table)
     data = {
-        "name": "shift-test",
+        "name": f"shift-test-{short}",
         "environment": "test",
         "archive_dir": str(tmp / "runs"),
         "apply": True,
@@ -146,6 +154,13 @@ def seed_estate(
             "poll_seconds": 0.3,
             "baseline_request_rate": 50,
             "baseline_error_rate": 0.001,
+            "guard": {
+                "table": table,
+                "lease_seconds": 5,
+                "renew_margin_seconds": 1,
+                "rollback_function_arns": {REGION: ROLLBACK_FUNCTION},
+                **(guard or {}),
+            },
             **(shift or {}),
         },
         "metrics": {"judge": {"min_error_difference": 0.005}},
@@ -160,6 +175,8 @@ def seed_estate(
     params_path.write_text(yaml.safe_dump(data))
     params = load_params(params_path)
     write_approval(params, params_path, APPROVER, "tests")
+    if guarded:  # one pass of the guard, as its CronJob would have run: fresh and tested
+        guard_pass(params, "guard-test")
     return Estate(url, params, params_path, run_dir, alb, rule, internal_listener)
 
 
@@ -216,3 +233,5 @@ def shift(estate: Estate, **overrides: Any) -> Shift:
 # The demo's judge on the seeded CloudWatch history (params/demo.yaml's `shift.replay`); the
 # span ends when seed_estate seeds it.
 REPLAY = {"replay": {"minutes": 180}}
+# The real judge on replayed history takes seconds between two renewals of the lease.
+REPLAY_GUARD = {"lease_seconds": 15, "renew_margin_seconds": 2}

@@ -13,14 +13,15 @@ from pathlib import Path
 import pytest
 
 from ekslift.traffic.apply import apply_shift
+from ekslift.traffic.lease import LeaseHeld, LeaseTable
 from ekslift.traffic.state import region_view
-from tests.traffic.conftest import REPLAY, seed_estate
+from tests.traffic.conftest import REPLAY, REPLAY_GUARD, seed_estate
 
 pytestmark = pytest.mark.sandbox
 
 
 def test_healthy_green_is_shifted_by_the_real_judge(aws_sandbox, tmp_path) -> None:
-    estate = seed_estate(aws_sandbox.url, tmp_path, shift=REPLAY)
+    estate = seed_estate(aws_sandbox.url, tmp_path, shift=REPLAY, guard=REPLAY_GUARD)
     outcomes = apply_shift(estate.params, estate.params_path, estate.run_dir)
     assert [o.status for o in outcomes] == ["shifted"], outcomes
     assert estate.green_shares() == {100}
@@ -36,7 +37,7 @@ def test_healthy_green_is_shifted_by_the_real_judge(aws_sandbox, tmp_path) -> No
 
 
 def test_regressing_green_goes_back_to_blue_at_the_first_step(aws_sandbox, tmp_path) -> None:
-    estate = seed_estate(aws_sandbox.url, tmp_path, shift=REPLAY, regress=True)
+    estate = seed_estate(aws_sandbox.url, tmp_path, shift=REPLAY, regress=True, guard=REPLAY_GUARD)
     outcome = apply_shift(estate.params, estate.params_path, estate.run_dir)[0]
     assert outcome.status == "rolled-back"
     assert "limit fired" in outcome.reason or "the judge failed 5 %" in outcome.reason
@@ -56,7 +57,11 @@ def _wait_for(predicate, seconds: float) -> None:
 
 def test_kill_9_mid_soak_then_resume_ends_where_the_plan_allows(aws_sandbox, tmp_path) -> None:
     estate = seed_estate(
-        aws_sandbox.url, tmp_path, shift={**REPLAY, "poll_seconds": 0.5}, soak_seconds=6
+        aws_sandbox.url,
+        tmp_path,
+        shift={**REPLAY, "poll_seconds": 0.5},
+        soak_seconds=6,
+        guard=REPLAY_GUARD,
     )
     env = {**os.environ, "PYTHONPATH": str(Path("lib").resolve())}
     command = [
@@ -80,6 +85,10 @@ def test_kill_9_mid_soak_then_resume_ends_where_the_plan_allows(aws_sandbox, tmp
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert estate.green_shares() == {25}, "killed mid-soak, the weights stay where they were"
+    with pytest.raises(LeaseHeld, match="leased by"):  # by the dead process, for its TTL
+        apply_shift(estate.params, estate.params_path, estate.run_dir)
+    table = LeaseTable("us-east-1", estate.params.shift.guard.table)
+    _wait_for(lambda: not table.read()[0].live(table.read()[1]), 30)
     outcomes = apply_shift(estate.params, estate.params_path, estate.run_dir)
     assert outcomes[0].status == "shifted"
     assert estate.green_shares() == {100}

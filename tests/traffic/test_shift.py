@@ -108,6 +108,7 @@ def test_failing_smoke_checks_stop_before_any_user_reaches_green(aws_sandbox, tm
     from tests.traffic.conftest import seed_estate
 
     smoke = {"header_name": "X-Smoke", "header_value": "t1", "command": ["sh", "-c", "exit 3"]}
+    smoke["timeout_seconds"] = 3  # within the lease (shift.guard.lease_seconds)
     estate = seed_estate(aws_sandbox.url, tmp_path, smoke=smoke)
     outcome = shift(estate).run()[0]
     assert outcome.status == "rolled-back" and "smoke checks failed (exit 3)" in outcome.reason
@@ -121,6 +122,7 @@ def test_passing_smoke_checks_see_the_header_rule(aws_sandbox, tmp_path) -> None
 
     check = 'test "$EKSLIFT_SMOKE_HEADER" = X-Smoke && test -n "$EKSLIFT_SMOKE_URL"'
     smoke = {"header_name": "X-Smoke", "header_value": "t2", "command": ["sh", "-c", check]}
+    smoke["timeout_seconds"] = 3
     estate = seed_estate(aws_sandbox.url, tmp_path, smoke=smoke)
     assert shift(estate).run()[0].status == "shifted"
     smoked = [r for r in estate.state().records() if r.kind == "smoke"]

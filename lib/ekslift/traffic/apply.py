@@ -1,8 +1,10 @@
 """`ekslift shift apply`: the guarded entry to the shift, whoever starts it (the CLI in CI,
 a Kubernetes Job, the detached process notebook 04 starts).
 
-Nothing is written unless the parameters say `apply: true` (or `--apply` is given) and
-another person's approval is valid; one process at a time holds the run's lock.
+Nothing is written unless the parameters say `apply: true` (or `--apply` is given),
+another person's approval is valid and the guard is working (its heartbeat fresh, its
+self-test passed); one process at a time holds the run's lock, and one shift at a time
+holds a region's lease (``lease``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from ekslift.errors import InputError
 from ekslift.params import UpgradeParams
 from ekslift.traffic import STEP
 from ekslift.traffic.approval import approval_problems
-from ekslift.traffic.checks import caller_arn
+from ekslift.traffic.checks import caller_arn, guard_problems
+from ekslift.traffic.plan import region_order
 from ekslift.traffic.present import write_history
 from ekslift.traffic.shift import RegionOutcome, Services, Shift, default_services
 from ekslift.traffic.state import STATE_FILE, StateLog
@@ -77,11 +80,22 @@ def apply_shift(
     problems = approval_problems(params, Path(params_path), operator, datetime.now(UTC))
     if problems:
         raise InputError("the shift needs a valid approval: " + "; ".join(problems))
+    now = datetime.now(UTC)
+    unguarded = [
+        problem
+        for r in region_order(params)
+        if region in (None, r.name)
+        for problem in guard_problems(params, r, now)
+    ]
+    if unguarded:
+        raise InputError(
+            "the shift does not start without a working guard: " + "; ".join(unguarded)
+        )
     services = services or default_services(params)
     with exclusive(run_dir):
         state = state_log(run_dir)
         who = f"{operator} (pid {os.getpid()} on {socket.gethostname()})"
-        shift = Shift(params, state, services, who)
+        shift = Shift(params, state, services, who, run_id=Path(run_dir).name)
         if install_signals:
             shift.install_signal_handlers()
         try:

@@ -21,8 +21,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ekslift import aws
 from ekslift.errors import AwsError, EksliftError
 from ekslift.gate import Finding
-from ekslift.params import AlbTraffic, Color, RegionParams
+from ekslift.params import AlbTraffic, Color, RegionParams, UpgradeParams
 from ekslift.traffic.actions import ForwardAction, ForwardSet, alb_of
+from ekslift.traffic.lease import SELFTEST, LeaseTable, iso
+from ekslift.traffic.watch import GUARD_HEARTBEAT, heartbeat_fresh
 
 log = logging.getLogger(__name__)
 # Providers whose credentials botocore renews by itself before they expire.
@@ -187,6 +189,37 @@ def route53_unhealthy(check_ids: list[str], profile: str | None) -> list[str]:
         if observations and len(bad) * 2 > len(observations):
             failing.append(check_id)
     return failing
+
+
+def guard_problems(params: UpgradeParams, region: RegionParams, now: datetime) -> list[str]:
+    """Why the guard cannot be trusted to watch ``region`` now: no ``shift.guard``, its
+    heartbeat stale, or its last self-test (identity, reading the forward set, writing the
+    lease table) missing, failed or old. A shift starts only with none."""
+    guard = params.shift.guard
+    if guard is None:
+        return [
+            "shift.guard is not set: a shift writes only under a lease, with alarms and a "
+            "guard that roll back an unwatched region (README: the guard)"
+        ]
+    name, profile, stale = region.name, params.aws.profile, guard.stale_seconds
+    problems = []
+    if not heartbeat_fresh(name, params.name, GUARD_HEARTBEAT, guard, stale, now, profile):
+        problems.append(
+            f"{name}: the guard's heartbeat ({guard.namespace}/{GUARD_HEARTBEAT}) has no "
+            f"datapoint in the last {stale} s; check the guard CronJob (`kubectl get "
+            "cronjob ekslift-guard`) or run `ekslift shift guard --params FILE` once"
+        )
+    result, server_now = LeaseTable(name, guard.table, profile).get_record(SELFTEST)
+    if result is None:
+        problems.append(f"{name}: the guard never recorded a self-test in {guard.table}")
+    elif not result.get("passed"):
+        problems.append(f"{name}: the guard's self-test failed: {'; '.join(result['problems'])}")
+    elif server_now - float(result["time"]) > stale:
+        problems.append(
+            f"{name}: the guard's last self-test is from {iso(float(result['time']))} UTC, "
+            f"older than {stale} s"
+        )
+    return problems
 
 
 def alarms_firing(region: str, names: list[str], profile: str | None) -> list[str]:

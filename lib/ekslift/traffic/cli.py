@@ -12,6 +12,7 @@ import argparse
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -195,10 +196,16 @@ def cmd_release(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
-def add_shift_parser(sub: argparse._SubParsersAction) -> None:
+Command = tuple[Callable[[argparse.Namespace], int], str]
+
+
+def add_shift_parser(
+    sub: argparse._SubParsersAction, more: dict[str, Command] | None = None
+) -> None:
+    """The `shift` commands, and ``more`` from the layers above (the guard's)."""
     p = sub.add_parser("shift", help="step 4: move traffic blue → green, judged, rolled back")
     actions = p.add_subparsers(dest="action", required=True)
-    commands = {
+    commands: dict[str, Command] = {
         "plan": (cmd_plan, "the steps, soaks and rollback calls (read-only, the default)"),
         "apply": (cmd_apply, "run the shift (writes only with apply: true/--apply + approval)"),
         "status": (cmd_status, "AWS's weights, the state file, the shift process"),
@@ -206,6 +213,7 @@ def add_shift_parser(sub: argparse._SubParsersAction) -> None:
         "retire": (cmd_retire, "take blue out of the forward set once it is quiet"),
         "approve": (cmd_approve, "record your approval (run with your own credentials)"),
         "release": (cmd_release, "release a watched hold in one region"),
+        **(more or {}),
     }
     for name, (handler, text) in commands.items():
         c = actions.add_parser(name, help=text)

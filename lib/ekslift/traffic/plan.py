@@ -49,6 +49,8 @@ class RegionPlan:
     manual_rollback: tuple[str, ...]
     baseline: Baseline | None
     problems: tuple[str, ...] = field(default_factory=tuple)
+    # The longest the region can stay shifted with nobody watching (None: no guard).
+    unwatched_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -160,8 +162,9 @@ def steps_of(
 
 
 def worst_case(params: UpgradeParams, steps: list[PlannedStep]) -> int:
-    """The longest the process can run unwatched: each judged soak extended the allowed
-    number of times, the hold to its end, a paused health check to its end."""
+    """The longest the shift process can run: each judged soak extended the allowed number
+    of times, the hold to its end, a paused health check to its end. (How long a region
+    can stay shifted once that process is gone is the guard's bound, `unwatched_seconds`.)"""
     extensions = 1 + params.metrics.judge.max_extensions
     total = 0
     for step in steps:
@@ -196,6 +199,7 @@ def plan_region(
         manual_rollback=tuple(a.manual_rollback(alb, region.name) for a in found.actions),
         baseline=rates,
         problems=tuple(problems),
+        unwatched_seconds=params.shift.guard.unwatched_seconds() if params.shift.guard else None,
     )
 
 

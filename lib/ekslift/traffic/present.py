@@ -100,7 +100,14 @@ def plan_text(plan: ShiftPlan) -> str:
                 f"  {step.stage:<8} {step.share:>3} %  soak {step.soak_seconds:>6} s  {step.proves}"
             )
         hours = region.worst_case_seconds / 3600
-        lines.append(f"  worst case with nobody watching: {hours:.1f} h")
+        lines.append(f"  longest the shift can run (soaks extended, hold to end): {hours:.1f} h")
+        if region.unwatched_seconds is None:
+            lines.append("  NO GUARD (shift.guard): nothing returns an unwatched region to blue")
+        else:
+            lines.append(
+                f"  worst case shifted with nobody watching: {region.unwatched_seconds / 60:.1f} "
+                "min (lease + guard period + starting deadline + alarm evaluation)"
+            )
         lines.extend(f"  PROBLEM: {p}" for p in region.problems)
         lines.append("  back to 100 % blue by hand, one call per forward action:")
         lines.extend(f"    {call}" for call in region.manual_rollback)

@@ -12,8 +12,16 @@ untouched.
 Resume is from AWS: :func:`resume_point` compares what AWS shows with the state file and
 continues from the step AWS is at (its soak is redone unless its verdict already passed),
 re-reads a write whose result is unknown, and rolls back anything the plan cannot explain.
-:func:`rollback` needs only the parameters, the state file and the notifier, so the guard
-(next issue) can call it as it is.
+:func:`rollback` needs only the parameters, a state sink and the services, so the guard and
+the rollback function (``ekslift.guard``) call it as it is; it needs no lease.
+
+With ``shift.guard`` set, a region's forward writes happen under its lease (``lease``):
+taken before the first write (a live lease held by someone else refuses the shift, naming
+the holder), renewed with a heartbeat at every poll, verified before and after every
+forward write, given back at the region's end. Green's alarms (``watch``) exist from before
+the first write to the end; one in ALARM rolls back at once. A lease lost (expired while the
+process was suspended, or taken over by a guard) stops the shift without writing: whoever
+took it over owns the region now.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import logging
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -51,11 +60,19 @@ from ekslift.traffic.checks import (
     route53_unhealthy,
     same_set,
 )
+from ekslift.traffic.lease import Lease, LeaseLost, LeaseTable
 from ekslift.traffic.metrics_source import MetricsSource, measured_share, source_for
 from ekslift.traffic.notify import Notifier
 from ekslift.traffic.plan import baseline, region_order, steps_of
 from ekslift.traffic.smoke import SmokeResult, remove_smoke_rules, run_smoke
-from ekslift.traffic.state import RegionStatus, RegionView, StateLog, region_view
+from ekslift.traffic.state import RegionStatus, RegionView, StateLog, StateSink, region_view
+from ekslift.traffic.watch import (
+    SHIFT_HEARTBEAT,
+    alarm_problems,
+    create_alarms,
+    publish_heartbeat,
+    remove_alarms,
+)
 
 log = logging.getLogger(__name__)
 # Credentials must outlive a soak by this much, so a rollback can still be written.
@@ -176,7 +193,7 @@ def rollback(
     params: UpgradeParams,
     region: RegionParams,
     reason: str,
-    state: StateLog,
+    state: StateSink,
     services: Services,
     who: str,
 ) -> RegionOutcome:
@@ -237,7 +254,7 @@ def rollback(
 
 
 def _announce(
-    state: StateLog,
+    state: StateSink,
     services: Services,
     region: str,
     before: int | None,
@@ -315,6 +332,7 @@ class Shift:
         services: Services,
         who: str,
         stop: threading.Event | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.params = params
         self.state = state
@@ -322,6 +340,9 @@ class Shift:
         self.who = who
         self.stop = stop or threading.Event()
         self.stop_reason = ""
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.lease: Lease | None = None
+        self.watched: RegionParams | None = None
 
     def install_signal_handlers(self) -> None:
         """SIGTERM (a Job deleted, a node drained) and SIGINT end in a rollback."""
@@ -364,6 +385,18 @@ class Shift:
         if point.action == "stop":
             return self._stop(region, point.share, point.reason)
         assert point.share is not None
+        self._take_lease(region)
+        try:
+            return self._continue(region, point, view, current)
+        finally:
+            self._end_watch(region)
+
+    def _continue(
+        self, region: RegionParams, point: ResumePoint, view: RegionView, current: ForwardSet
+    ) -> RegionOutcome:
+        alb = alb_of(region)
+        traffic = region.traffic
+        assert traffic is not None and point.share is not None
         if view.pending_intent is not None and point.share == view.pending_intent:
             self.state.append(
                 "applied",
@@ -383,11 +416,16 @@ class Shift:
             steps=traffic.steps,
         )
         try:
+            self._arm(region)
             if traffic.smoke is not None:
                 remove_smoke_rules(region.name, alb, traffic.smoke, self.params.aws.profile)
             return self._walk(
                 region, point.share, region_view(self.state.records(region.name), region.name)
             )
+        except LeaseLost as exc:
+            self.lease = None
+            self.state.append("lease", region.name, lost=True, reason=str(exc))
+            return self._stop(region, None, str(exc))
         except Drift as exc:
             return self._stop(region, None, str(exc))
         except ShiftError as exc:
@@ -422,6 +460,7 @@ class Shift:
 
     def _smoke(self, region: RegionParams, smoke: SmokeSettings) -> None:
         result = self.services.smoke(region.name, alb_of(region), smoke)
+        self._keep_watch()
         self.state.append(
             "smoke",
             region.name,
@@ -523,6 +562,7 @@ class Shift:
             self._wait(self.params.shift.poll_seconds)
 
     def _change(self, region: RegionParams, before: int, share: int) -> None:
+        self._keep_watch()  # judging took time: a fresh lease for the checks and writes
         soak = self._soak_seconds(region, share)
         findings = self.checks(region, share, soak)
         if findings:
@@ -533,7 +573,9 @@ class Shift:
             "intent", region.name, share=share, before=before, arns=[a.arn for a in current.actions]
         )
         for action in current.actions:
+            self._verify_lease()
             self.services.write(region.name, action, alb, share)
+            self._verify_lease()
             back = elb.read_action(region.name, action, self.params.aws.profile)
             if back.share(alb) != share:
                 raise ShiftError(
@@ -559,6 +601,83 @@ class Shift:
     def _wait(self, seconds: float) -> None:
         if self.stop.wait(max(seconds, 0)):
             raise Interrupted(f"interrupted by {self.stop_reason or 'a stop request'}")
+        self._keep_watch()
+
+    # ------------------------------------------------------------ lease and alarms
+
+    def _take_lease(self, region: RegionParams) -> None:
+        """Before the first forward write; :class:`LeaseHeld` (naming the holder) refuses
+        the shift before anything is written or recorded."""
+        guard = self.params.shift.guard
+        self.watched = region
+        if guard is None:
+            return
+        # The heartbeat first: a guard that sees the lease must never see it silent.
+        self._beat(region)
+        table = LeaseTable(region.name, guard.table, self.params.aws.profile)
+        self.lease = Lease.acquire(
+            table, self.run_id, self.who, guard.lease_seconds, guard.renew_margin_seconds
+        )
+        self.state.append(
+            "lease",
+            region.name,
+            taken=True,
+            generation=self.lease.item.generation,
+            run_id=self.run_id,
+            expires_at=self.lease.item.expires_at,
+        )
+
+    def _beat(self, region: RegionParams) -> None:
+        guard = self.params.shift.guard
+        assert guard is not None
+        publish_heartbeat(
+            region.name,
+            self.params.name,
+            SHIFT_HEARTBEAT,
+            guard,
+            self.params.aws.profile,
+            run=self.run_id,
+        )
+
+    def _arm(self, region: RegionParams) -> None:
+        """Green's alarms and their composite (the rollback function), before any write."""
+        if self.lease is None:
+            return
+        names = create_alarms(self.params, region.name, alb_of(region), self.run_id)
+        self.state.append("lease", region.name, alarms=names)
+
+    def _verify_lease(self) -> None:
+        if self.lease is not None:
+            self.lease.verify()
+
+    def _keep_watch(self) -> None:
+        """At every poll: renew the lease (a lost one raises), beat, and read the alarms."""
+        region, lease, guard = self.watched, self.lease, self.params.shift.guard
+        if region is None or lease is None or guard is None:
+            return
+        lease.renew()
+        self._beat(region)
+        problems = alarm_problems(self.params, region.name)
+        if problems:
+            raise ShiftError("; ".join(problems))
+
+    def _end_watch(self, region: RegionParams) -> None:
+        """At the region's end, if the lease is still ours: the alarms go first (a leftover
+        heartbeat alarm would roll a finished region back), then the lease."""
+        lease, self.lease, self.watched = self.lease, None, None
+        if lease is None:
+            return
+        status = region_view(self.state.records(region.name), region.name).status
+        try:
+            remove_alarms(self.params, region.name)
+        except EksliftError as exc:
+            self.state.append("lease", region.name, problem=f"alarms not removed: {exc}")
+            log.error("%s: the rollback alarms could not be removed: %s", region.name, exc)
+        try:
+            lease.release(f"region {status}")
+            self.state.append("lease", region.name, released=True, status=status)
+        except EksliftError as exc:
+            self.state.append("lease", region.name, problem=f"lease not released: {exc}")
 
     def _watch(
         self,

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ekslift.errors import InputError
 
@@ -33,6 +33,7 @@ Kind = Literal[
     "hold",  # holding for a release, or released
     "region",  # a region's end: shifted, rolled-back, stopped
     "notify",  # a notification that could not be delivered
+    "lease",  # the region's lease: taken, lost, released, taken over by a guard
 ]
 RegionStatus = Literal["shifted", "rolled-back", "stopped", "rollback-failed"]
 
@@ -66,6 +67,13 @@ class Record:
             region=raw.pop("region"),
             data={k: v for k, v in raw.items() if k != "schema_version"},
         )
+
+
+class StateSink(Protocol):
+    """Where a rollback records what it did: the state file, or (for the guard and the
+    rollback function, which cannot reach it) the lease table's ``TableLog``."""
+
+    def append(self, kind: Kind, region: str, **data: Any) -> Record: ...
 
 
 class StateLog:

@@ -1,0 +1,152 @@
+"""One pass of the guard, and the rollback it shares with the rollback function.
+
+The guard trusts nothing the shift process says about itself: it reads the lease item
+(expiry in AWS's time), the shift's heartbeat metric and green's alarms, and rolls the
+region back when any says nobody is watching or green is failing. Otherwise it does
+nothing. Each pass first proves it could act (its identity, reading the forward set, a
+conditional write to the lease table) and records that self-test, then beats: a shift
+starts only when both are fresh (``traffic.checks.guard_problems``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ekslift.errors import EksliftError, InputError
+from ekslift.params import GuardSettings, RegionParams, UpgradeParams
+from ekslift.traffic.actions import alb_of, read_forward_set
+from ekslift.traffic.checks import caller_arn
+from ekslift.traffic.lease import SELFTEST, LeaseItem, LeaseTable, TableLog
+from ekslift.traffic.plan import region_order
+from ekslift.traffic.shift import RegionOutcome, default_services, rollback
+from ekslift.traffic.watch import (
+    GUARD_HEARTBEAT,
+    SHIFT_HEARTBEAT,
+    ensure_guard_alarm,
+    heartbeat_fresh,
+    publish_heartbeat,
+    region_alarms,
+    remove_alarms,
+)
+
+log = logging.getLogger(__name__)
+TAKE_OVER_ATTEMPTS = 3
+
+
+def guard_of(params: UpgradeParams) -> GuardSettings:
+    if params.shift.guard is None:
+        raise InputError("shift.guard is not set in the parameters: there is nothing to guard")
+    return params.shift.guard
+
+
+def roll_back(
+    params: UpgradeParams,
+    region: RegionParams,
+    reason: str,
+    who: str,
+    judged: LeaseItem | None = None,
+) -> RegionOutcome | None:
+    """Fence the region's lease, then 100 % blue on its whole forward set, each action read
+    back, recorded in the lease table. The fence first: a shifter that is only slow fails
+    its next lease check instead of writing forward after the rollback.
+
+    A rollback needs no lease: for an alarm it goes ahead whatever the fence does. A guard
+    that judged a lease (``judged``: expired, or its heartbeat stale) stands down instead
+    (None) when that lease changed meanwhile: a new shift that took it over is watched."""
+    guard = guard_of(params)
+    table = LeaseTable(region.name, guard.table, params.aws.profile)
+    for _ in range(TAKE_OVER_ATTEMPTS):
+        seen, _now = table.read()
+        if judged is not None and (seen is None or seen.generation != judged.generation):
+            return None
+        if seen is None or seen.status != "held" or table.take_over(seen, who, reason):
+            break
+    outcome = rollback(params, region, reason, TableLog(table), default_services(params), who)
+    log.warning("%s: %s by %s: %s", region.name, outcome.status, who, reason)
+    return outcome
+
+
+@dataclass
+class RegionReport:
+    region: str
+    action: str  # "none" | "rolled-back" | "rollback-failed" | "alarms-removed"
+    reason: str = ""
+    selftest: list[str] = field(default_factory=list)  # the self-test's problems
+
+
+def self_test(params: UpgradeParams, region: RegionParams) -> list[str]:
+    """Can this guard roll the region back? Who it is (STS), the forward set read, and a
+    conditional write of the result to the lease table (which the lease needs too)."""
+    guard = guard_of(params)
+    profile = params.aws.profile
+    problems = []
+    identity = ""
+    try:
+        identity = caller_arn(region.name, profile)
+    except EksliftError as exc:
+        problems.append(f"identity: {exc}")
+    try:
+        read_forward_set(region.name, alb_of(region), profile)
+    except EksliftError as exc:
+        problems.append(f"reading the forward set: {exc}")
+    table = LeaseTable(region.name, guard.table, profile)
+    previous, now = table.get_record(SELFTEST)
+    result = {"passed": not problems, "identity": identity, "problems": problems, "time": now}
+    if not table.swap_record(SELFTEST, result, previous):
+        problems.append(f"a conditional write to {guard.table} failed: another guard raced it")
+    return problems
+
+
+def _why(
+    params: UpgradeParams, region: RegionParams, now: datetime
+) -> tuple[str, LeaseItem | None] | None:
+    """Why the region needs a rollback now (and the lease judged, when the reason is the
+    lease's), or None when its shift is watched and well."""
+    guard = guard_of(params)
+    profile = params.aws.profile
+    lease, server_now = LeaseTable(region.name, guard.table, profile).read()
+    if lease is None or lease.status != "held":
+        return None
+    if lease.expires_at <= server_now:
+        return f"the lease of {lease.describe()} expired: nobody renews it", lease
+    firing = sorted(
+        name
+        for name, alarm in region_alarms(params, region.name).items()
+        if alarm["StateValue"] == "ALARM"
+    )
+    if firing:
+        return f"alarms in ALARM: {', '.join(firing)}", None
+    upgrade = params.name
+    seconds = guard.lease_seconds
+    if not heartbeat_fresh(
+        region.name, upgrade, SHIFT_HEARTBEAT, guard, seconds, now, profile, run=lease.run_id
+    ):
+        return f"the shift heartbeat of {lease.describe()} is stale", lease
+    return None
+
+
+def guard_pass(params: UpgradeParams, who: str, only: str | None = None) -> list[RegionReport]:
+    """Self-test, reconcile and beat, region by region."""
+    guard = guard_of(params)
+    reports = []
+    for region in region_order(params):
+        if only not in (None, region.name):
+            continue
+        report = RegionReport(region.name, "none", selftest=self_test(params, region))
+        why = _why(params, region, datetime.now(UTC))
+        if why is not None:
+            outcome = roll_back(params, region, f"guard: {why[0]}", who, judged=why[1])
+            if outcome is not None:
+                report.action, report.reason = outcome.status, outcome.reason
+        lease, _now = LeaseTable(region.name, guard.table, params.aws.profile).read()
+        if (lease is None or lease.status != "held") and region_alarms(params, region.name):
+            remove_alarms(params, region.name)
+            if report.action == "none":
+                report.action, report.reason = "alarms-removed", "no shift holds the region"
+        if not report.selftest:
+            publish_heartbeat(region.name, params.name, GUARD_HEARTBEAT, guard, params.aws.profile)
+        ensure_guard_alarm(params, region.name)
+        reports.append(report)
+    return reports

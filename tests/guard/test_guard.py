@@ -1,0 +1,192 @@
+"""The guard against the sandbox: a shift process killed, suspended or facing an alarm, and
+the region ends on 100 % blue by the guard or the rollback function alone, with the lease
+table saying why. The shift runs as its own process (`ekslift shift apply`), as in
+production; the guard's passes are driven by the test instead of a CronJob's schedule."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ekslift.guard.handler import handler
+from ekslift.guard.reconcile import guard_pass
+from ekslift.traffic.apply import apply_shift
+from ekslift.traffic.checks import guard_problems
+from ekslift.traffic.lease import LeaseHeld, LeaseTable
+from ekslift.traffic.watch import alarm_prefix, composite_name, region_alarms
+from ekslift_sandbox import seed
+from tests.sandbox.conftest import aws_sandbox  # noqa: F401 (a fixture)
+from tests.traffic.conftest import REGION, Estate, seed_estate
+
+pytestmark = pytest.mark.sandbox
+
+
+def _wait_for(predicate: Callable[[], bool], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def _table(estate: Estate) -> LeaseTable:
+    guard = estate.params.shift.guard
+    assert guard is not None
+    return LeaseTable(REGION, guard.table)
+
+
+def _lease_expired(estate: Estate) -> bool:
+    lease, now = _table(estate).read()
+    return lease is not None and not lease.live(now)
+
+
+@pytest.fixture
+def soaking(
+    aws_sandbox: Any,  # noqa: F811
+    tmp_path: Path,
+) -> Iterator[tuple[Estate, subprocess.Popen[bytes]]]:
+    """`ekslift shift apply` as its own process, soaking at 5 % (a soak long enough that
+    only the test ends it); killed at the end whatever the test did to it."""
+    estate = seed_estate(aws_sandbox.url, tmp_path, soak_seconds=600)
+    command = [sys.executable, "-m", "ekslift.cli", "shift", "apply"]
+    command += ["--params", str(estate.params_path), "--run-dir", str(estate.run_dir)]
+    env = {**os.environ, "PYTHONPATH": str(Path("lib").resolve())}
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def soaking_5() -> bool:
+        assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
+        return any(r.kind == "progress" and r.data["share"] == 5 for r in estate.state().records())
+
+    _wait_for(soaking_5)
+    yield estate, child
+    if child.poll() is None:
+        child.send_signal(signal.SIGCONT)
+        child.kill()
+    child.wait()
+
+
+def _events(estate: Estate) -> list[dict[str, Any]]:
+    return _table(estate).events()
+
+
+def test_kill_9_never_resumed_the_guard_alone_rolls_back(soaking) -> None:
+    estate, child = soaking
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert guard_pass(estate.params, "guard")[0].action == "none", "a live lease is left alone"
+    assert estate.green_shares() == {5}
+    _wait_for(lambda: _lease_expired(estate))
+    report = guard_pass(estate.params, "guard")[0]
+    assert report.action == "rolled-back" and "expired" in report.reason
+    assert estate.green_shares() == {0}
+    lease, _ = _table(estate).read()
+    assert lease is not None and lease.status == "taken" and "expired" in lease.reason
+    ended = [e for e in _events(estate) if e["kind"] == "region"]
+    assert ended[-1]["status"] == "rolled-back" and "nobody renews it" in ended[-1]["reason"]
+    assert not region_alarms(estate.params, REGION), "the alarms go with the rollback"
+    guard = estate.params.shift.guard
+    assert guard is not None
+    # The stated bound covers what the guard needed: the lease's life and one guard period.
+    assert guard.unwatched_seconds() >= guard.lease_seconds + guard.period_seconds
+    assert guard.unwatched_seconds() <= guard.max_unwatched_minutes * 60
+
+
+def _set_alarm(estate: Estate, name: str) -> None:
+    cloudwatch = seed.client("cloudwatch", REGION, estate.url)
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test")
+
+
+def test_an_alarm_mid_soak_the_guard_rolls_back_at_once(soaking) -> None:
+    estate, child = soaking
+    child.send_signal(signal.SIGSTOP)  # the shifter cannot see it: the guard must
+    errors = f"{alarm_prefix(estate.params.name, REGION)}green-5xx"
+    assert errors in region_alarms(estate.params, REGION)
+    _set_alarm(estate, errors)
+    report = guard_pass(estate.params, "guard")[0]
+    assert report.action == "rolled-back" and errors in report.reason
+    assert estate.green_shares() == {0}
+
+
+def test_an_alarm_mid_soak_the_rollback_function_rolls_back(soaking, monkeypatch) -> None:
+    estate, child = soaking
+    child.send_signal(signal.SIGSTOP)
+    composite = composite_name(estate.params.name, REGION)
+    alarm = region_alarms(estate.params, REGION)[composite]
+    assert alarm["ActionsEnabled"] and alarm["AlarmActions"] == [
+        estate.params.shift.guard.rollback_function_arns[REGION]  # type: ignore[union-attr]
+    ]
+    _set_alarm(estate, composite)
+    monkeypatch.setenv("EKSLIFT_PARAMS", str(estate.params_path))
+    event = {  # what CloudWatch sends a Lambda alarm action
+        "source": "aws.cloudwatch",
+        "alarmArn": alarm["AlarmArn"],
+        "accountId": "123456789012",
+        "time": datetime.now(UTC).isoformat(),
+        "region": REGION,
+        "alarmData": {
+            "alarmName": composite,
+            "state": {"value": "ALARM", "reason": "green-5xx transitioned to ALARM"},
+            "previousState": {"value": "OK"},
+            "configuration": {"alarmRule": alarm["AlarmRule"]},
+        },
+    }
+    assert handler({**event, "alarmData": {"state": {"value": "OK"}}}, None)["action"] == "none"
+    assert estate.green_shares() == {5}
+    answer = handler(event, None)
+    assert answer == {
+        "action": "rolled-back",
+        "region": REGION,
+        "share": 0,
+        "reason": answer["reason"],
+    }
+    assert estate.green_shares() == {0}
+    assert composite in answer["reason"]
+    lease, _ = _table(estate).read()
+    assert lease is not None and lease.status == "taken" and lease.holder.startswith("rollback")
+    assert [e["to"] for e in _events(estate) if e["kind"] == "transition"] == [0]
+
+
+def test_a_second_apply_is_refused_naming_the_holder(soaking) -> None:
+    estate, _child = soaking
+    with pytest.raises(LeaseHeld, match=r"leased by .*pid \d+") as refused:
+        apply_shift(estate.params, estate.params_path, estate.run_dir.parent / "second-run")
+    assert "wait for that shift to end" in str(refused.value)
+    assert estate.green_shares() == {5}, "the refused shift wrote nothing"
+
+
+def test_a_shifter_suspended_past_its_lease_writes_nothing_forward(soaking) -> None:
+    estate, child = soaking
+    child.send_signal(signal.SIGSTOP)
+    _wait_for(lambda: _lease_expired(estate))
+    assert guard_pass(estate.params, "guard")[0].action == "rolled-back"
+    child.send_signal(signal.SIGCONT)
+    assert child.wait(timeout=120) != 0
+    records = estate.state().records()
+    lost = [r for r in records if r.kind == "lease" and r.data.get("lost")]
+    assert lost and "writes nothing forward again" in lost[0].data["reason"]
+    after = records[records.index(lost[0]) :]
+    assert not [r for r in after if r.kind in ("intent", "applied")], "no write after waking"
+    assert [r.data["status"] for r in records if r.kind == "region"] == ["stopped"]
+    assert estate.green_shares() == {0}, "the guard's rollback stands"
+
+
+def test_a_stale_guard_heartbeat_refuses_a_new_shift(aws_sandbox, tmp_path: Path) -> None:  # noqa: F811
+    estate = seed_estate(aws_sandbox.url, tmp_path, guarded=False)
+    with pytest.raises(Exception, match="does not start without a working guard") as refused:
+        apply_shift(estate.params, estate.params_path, estate.run_dir)
+    assert "heartbeat" in str(refused.value) and "self-test" in str(refused.value)
+    assert estate.green_shares() == {0}
+    lease, _ = _table(estate).read()
+    assert lease is None, "refused before any lease or write"
+    guard_pass(estate.params, "guard")
+    assert guard_problems(estate.params, estate.region, datetime.now(UTC)) == []
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert "heartbeat" in guard_problems(estate.params, estate.region, later)[0]
