@@ -329,6 +329,11 @@ class ShiftParams(_Strict):
     (``metrics.backend``, ``metrics.judge``), the ones step 5 re-judges it with."""
 
     replay: ReplaySettings | None = None
+    readiness: Literal["full", "forward-set-only"] = Field(
+        default="full",
+        description="forward-set-only skips re-checking cutover readiness in the clusters "
+        "before each change (an estate step 4 cannot reach); step 4's gate warns",
+    )
     baseline_request_rate: float | None = Field(default=None, gt=0, description="requests/s")
     baseline_error_rate: float | None = Field(default=None, gt=0, lt=1)
     poll_seconds: float = Field(default=60.0, gt=0, description="limit checks while soaking")

@@ -25,7 +25,7 @@ from ekslift.traffic.lease import LeaseHeld, LeaseTable
 from ekslift.traffic.watch import alarm_prefix, composite_name, region_alarms
 from ekslift_sandbox import seed
 from tests.sandbox.conftest import aws_sandbox  # noqa: F401 (a fixture)
-from tests.traffic.conftest import REGION, Estate, seed_estate
+from tests.traffic.conftest import REGION, REPLAY, REPLAY_GUARD, Estate, seed_estate
 
 pytestmark = pytest.mark.sandbox
 
@@ -55,7 +55,9 @@ def soaking(
 ) -> Iterator[tuple[Estate, subprocess.Popen[bytes]]]:
     """`ekslift shift apply` as its own process, soaking at 5 % (a soak long enough that
     only the test ends it); killed at the end whatever the test did to it."""
-    estate = seed_estate(aws_sandbox.url, tmp_path, soak_seconds=600)
+    estate = seed_estate(
+        aws_sandbox.url, tmp_path, shift=REPLAY, guard=REPLAY_GUARD, soak_seconds=600
+    )
     command = [sys.executable, "-m", "ekslift.cli", "shift", "apply"]
     command += ["--params", str(estate.params_path), "--run-dir", str(estate.run_dir)]
     env = {**os.environ, "PYTHONPATH": str(Path("lib").resolve())}

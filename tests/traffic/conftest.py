@@ -151,6 +151,9 @@ def seed_estate(
             }
         ],
         "shift": {
+            # These estates have an ALB and no clusters: the cluster checks of readiness are
+            # tested with the sandbox's clusters (tests/traffic/test_readiness_wiring.py).
+            "readiness": "forward-set-only",
             "poll_seconds": 0.3,
             "baseline_request_rate": 50,
             "baseline_error_rate": 0.001,

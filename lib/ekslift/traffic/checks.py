@@ -2,9 +2,11 @@
 
 Each check returns gate findings (blockers stop the change; the shift then goes back to
 100 % blue, or stops without writing when someone else changed the weights). The readiness
-check and the backend probe are injected: cutover readiness (step 1's package) will supply
-the real ones; until then ``forward_set_readiness`` reads the forward actions itself
-through ``actions.read_forward_set``, the one place that reading lives.
+check and the backend probe are injected (tests give their own): by default
+``cutover_readiness`` checks the forward set (``forward_set_readiness``, through
+``actions.read_forward_set``, the one place that reading lives), then re-runs cutover
+readiness (:func:`ekslift.readiness.check`, step 1's checks of both clusters and AWS) at the
+share about to be set.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ekslift import aws
 from ekslift.errors import AwsError, EksliftError
-from ekslift.gate import Finding
+from ekslift.gate import Finding, judge
 from ekslift.params import AlbTraffic, Color, RegionParams, UpgradeParams
+from ekslift.readiness.check import check as readiness_check
+from ekslift.traffic import STEP
 from ekslift.traffic.actions import ForwardAction, ForwardSet, alb_of
 from ekslift.traffic.lease import SELFTEST, LeaseTable, iso
 from ekslift.traffic.watch import GUARD_HEARTBEAT, heartbeat_fresh
@@ -94,6 +98,38 @@ def forward_set_readiness(read: ForwardSetReader) -> ReadinessCheck:
                 )
             ]
         return []
+
+    return check
+
+
+def cutover_readiness(params: UpgradeParams, read: ForwardSetReader) -> ReadinessCheck:
+    """The forward set's own check, then cutover readiness at the next share, judged with
+    the parameters' waivers: a blocker someone accepted at step 1 (named, with a reason) does
+    not stop the change; any other does, and so does a check that could not read, since a
+    readiness nobody could verify is no readiness. ``shift.readiness: forward-set-only``
+    skips the cluster checks (the gate of step 4 then warns that it did)."""
+    forward = forward_set_readiness(read)
+
+    def check(region: RegionParams, next_share: int) -> list[Finding]:
+        found = forward(region, next_share)
+        if found or params.shift.readiness == "forward-set-only":
+            return found
+        report = readiness_check(params, region.name, next_share)
+        judged = judge(STEP, report.findings, params)
+        waived = {w.finding_id for w in judged.waivers}
+        blockers = [f for f in judged.findings if f.severity == "blocker" and f.id not in waived]
+        if report.incomplete:
+            blockers.append(
+                finding(
+                    region.name,
+                    "readiness-unread",
+                    f"cutover readiness at {next_share} % could not read everything",
+                    "fix access to what it names (`ekslift readiness --params FILE --share "
+                    f"{next_share} --region {region.name}`), then resume",
+                    "; ".join(report.incomplete),
+                )
+            )
+        return blockers
 
     return check
 

@@ -222,4 +222,14 @@ def findings(params: UpgradeParams, records: list[Record], running: bool) -> lis
                 action=action,
             )
         )
+    if params.shift.readiness == "forward-set-only":
+        found.append(
+            Finding(
+                id="traffic/readiness-skipped",
+                severity="warning",
+                title="cutover readiness was not re-checked in the clusters before each change",
+                detail="shift.readiness: forward-set-only (only the forward set was checked)",
+                action="set shift.readiness: full where step 4 can reach both clusters",
+            )
+        )
     return found

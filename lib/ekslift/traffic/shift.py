@@ -55,8 +55,8 @@ from ekslift.traffic.checks import (
     alarms_firing,
     clock_skew,
     credentials_problem,
+    cutover_readiness,
     finding,
-    forward_set_readiness,
     route53_unhealthy,
     same_set,
 )
@@ -152,7 +152,7 @@ def default_services(params: UpgradeParams, clock: Clock | None = None) -> Servi
 
     return Services(
         read_set=read,
-        readiness=forward_set_readiness(read),
+        readiness=cutover_readiness(params, read),
         probe=metrics_probe(source, clock),
         source=source,
         judge=judge,
