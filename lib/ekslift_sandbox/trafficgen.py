@@ -16,13 +16,15 @@ the real sources do:
   sandbox's Prometheus; the service counts what it answered, so requests the ALB could not
   deliver (connection errors, targets that never answered) are absent there, as in life.
 
-**The clock.** The simulated service runs ``speed`` times faster than the wall clock: each
-real second carries ``speed`` seconds of the service's traffic (its history's 20 requests/s
-per region at the diurnal mean), and bursts and the diurnal curve advance ``speed`` times
-faster too. Timestamps stay real, so every backend queries the last minutes as it would in
-production and CloudWatch's lag and the logs' settling apply unchanged; what changes is
-the evidence per minute: one real minute holds ``speed`` minutes of production traffic, so
-a soak needs ``speed`` times fewer minutes than the plan for the real service says.
+**The clock.** By default the generator sends the seeded history's rate (20 requests/s per
+region at the diurnal mean), so every reader of RequestCount agrees with the history:
+cutover readiness sizes green from blue's rate *now* against the last week's peak, and a
+generator ten times louder than its own history would shrink every capacity need as the
+sandbox ages. ``speed`` > 1 runs the simulated service that many times faster than the
+wall clock (each real second carries ``speed`` seconds of traffic; bursts and the diurnal
+curve advance as fast) for more judge evidence per minute, at the cost of that agreement.
+Timestamps stay real either way, so every backend queries the last minutes as in
+production and CloudWatch's lag and the logs' settling apply unchanged.
 
 A ledger (JSON lines, one per region, colour and minute) records what was sent, for tests.
 """
@@ -49,7 +51,7 @@ from ekslift_sandbox.scenario import SERVICE_NAMESPACE, ClusterSpec
 from ekslift_sandbox.seed import client
 
 log = logging.getLogger(__name__)
-DEFAULT_SPEED = 10
+DEFAULT_SPEED = 1
 BASE_RATE = 20.0  # requests/s per region at the diurnal mean, as the seeded history
 HEALTHY_HOSTS = 3
 FLUSH_DELAY = timedelta(seconds=5)  # a minute is published once its late answers are in
@@ -484,7 +486,7 @@ def start_for(
 ) -> TrafficGenerator:
     """Turn on each seeded ALB's access logs, then start sending traffic.
 
-    ``EKSLIFT_SANDBOX_TRAFFIC_SPEED`` (default 10) sets the clock's speed-up.
+    ``EKSLIFT_SANDBOX_TRAFFIC_SPEED`` (default 1) sets the clock's speed-up.
     """
     speed = int(os.environ.get("EKSLIFT_SANDBOX_TRAFFIC_SPEED", DEFAULT_SPEED))
     clients, balancers = {}, []
