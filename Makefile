@@ -36,7 +36,7 @@ demo: setup
 	  env -u AWS_SESSION_TOKEN -u AWS_CREDENTIAL_EXPIRATION \
 	    AWS_ACCESS_KEY_ID=$$EKSLIFT_SANDBOX_APPROVER_ACCESS_KEY_ID \
 	    AWS_SECRET_ACCESS_KEY=$$EKSLIFT_SANDBOX_APPROVER_SECRET_ACCESS_KEY \
-	    $(BIN)/ekslift shift approve --params $(PARAMS) --note "make demo" && \
+	    $(BIN)/ekslift shift approve --params $(PARAMS) --comment "make demo" && \
 	  $(BIN)/ekslift shift guard --params $(PARAMS) && \
 	  $(BIN)/ekslift run --params $(PARAMS); rc=$$?; \
 	  echo "demo finished with exit $$rc; see the runs with: $(VENV)/bin/ekslift runs list"; \

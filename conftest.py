@@ -55,7 +55,7 @@ def _approve_demo() -> None:
             "approve",
             "--params",
             "params/demo.yaml",
-            "--note",
+            "--comment",
             "test session",
         ],
         env=env,

@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from ekslift.atomic import write_text_atomic
 from ekslift.errors import SecretLeakError
-from ekslift.gate import AppliedWaiver, Verdict
+from ekslift.gate import AppliedWaiver, Approval, Verdict
 from ekslift.redact import find_secrets, redact_notebook, redact_text
 from ekslift.stores.base import (
     MANIFEST,
@@ -61,20 +61,6 @@ class StepRecord(BaseModel):
     error: str = ""
 
 
-class Approval(BaseModel):
-    """Someone other than the operator approved this exact plan (its sha256) for a step.
-
-    Written by the traffic step (step 4) once it exists; here so the manifest's schema has
-    room for it and a reviewer sees approvals beside the verdicts they rest on.
-    """
-
-    step: str
-    approver: str
-    approved_at: datetime
-    plan_sha256: str
-    note: str = ""
-
-
 class Manifest(BaseModel):
     schema_version: int = MANIFEST_SCHEMA_VERSION
     run_id: str
@@ -97,7 +83,9 @@ class Manifest(BaseModel):
     storage: Protection | None = Field(
         default=None, description="where and how the run is archived; versions of its files"
     )
-    approvals: list[Approval] = Field(default_factory=list)
+    approvals: list[Approval] = Field(
+        default_factory=list, description="who approved which plan, and who operated it"
+    )
     previous_manifest_sha256: str | None = Field(
         default=None, description="the run before this one in the environment (step 4)"
     )

@@ -57,6 +57,33 @@ class AppliedWaiver(BaseModel):
     expires: date | None = None
 
 
+class Approval(BaseModel):
+    """Someone other than the operator approved this exact plan (its sha256) for a step.
+
+    A step that writes records the approval it wrote under in its result, and the runner
+    copies it into the manifest, so a reviewer sees who operated, who approved (the persons
+    behind both AWS identities), under which change and which outside approval, beside the
+    verdicts it rests on.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    step: str
+    change_id: str
+    approver: str
+    approver_person: str
+    operator: str
+    operator_person: str
+    approved_at: datetime
+    expires_at: datetime
+    plan_sha256: str
+    hold_modes: dict[str, str] = Field(
+        default_factory=dict, description="per region, the hold before 100 % it covered"
+    )
+    comment: str = ""
+    external: str = Field(default="", description="an outside approval: `<kind>: <reference>`")
+
+
 class StepResult(BaseModel):
     schema_version: int = RESULT_SCHEMA_VERSION
     step: str
@@ -66,6 +93,7 @@ class StepResult(BaseModel):
     findings: list[Finding]
     waivers: list[AppliedWaiver]
     generated_at: datetime
+    approvals: list[Approval] = Field(default_factory=list)
 
     @property
     def open_blockers(self) -> list[Finding]:
@@ -78,7 +106,12 @@ def _waiver_for(finding: Finding, waivers: list[Waiver], today: date) -> Waiver 
 
 
 def judge(
-    step: str, findings: list[Finding], params: UpgradeParams, *, today: date | None = None
+    step: str,
+    findings: list[Finding],
+    params: UpgradeParams,
+    *,
+    today: date | None = None,
+    approvals: list[Approval] | None = None,
 ) -> StepResult:
     """Apply waivers and the verdict rules; duplicate ids would make waivers ambiguous."""
     today = today or datetime.now(UTC).date()
@@ -122,6 +155,7 @@ def judge(
         findings=sorted(findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.id)),
         waivers=applied,
         generated_at=datetime.now(UTC),
+        approvals=approvals or [],
     )
 
 
@@ -167,10 +201,14 @@ def findings_table(result: StepResult) -> list[dict[str, Any]]:
 
 
 def conclude(
-    run_dir: Path | str, step: str, findings: list[Finding], params: UpgradeParams
+    run_dir: Path | str,
+    step: str,
+    findings: list[Finding],
+    params: UpgradeParams,
+    approvals: list[Approval] | None = None,
 ) -> StepResult:
     """Judge and write the result file; the notebook shows it, then calls `enforce`."""
-    result = judge(step, findings, params)
+    result = judge(step, findings, params, approvals=approvals)
     write_result(run_dir, result)
     return result
 

@@ -20,7 +20,7 @@ from IPython.display import Image
 from matplotlib.figure import Figure
 
 from ekslift import archive
-from ekslift.gate import Finding, StepResult, conclude, enforce, findings_table
+from ekslift.gate import Approval, Finding, StepResult, conclude, enforce, findings_table
 from ekslift.params import UpgradeParams, load_params
 from ekslift.redact import RedactingFilter
 
@@ -40,8 +40,10 @@ class StepContext:
         figure.savefig(path, dpi=110)
         return Image(data=path.read_bytes(), format="png", alt=name)
 
-    def conclude(self, findings: list[Finding]) -> StepResult:
-        return conclude(self.run_dir, self.step, findings, self.params)
+    def conclude(
+        self, findings: list[Finding], approvals: list[Approval] | None = None
+    ) -> StepResult:
+        return conclude(self.run_dir, self.step, findings, self.params, approvals)
 
     @staticmethod
     def findings_frame(result: StepResult, *, include_info: bool = False) -> pd.DataFrame:

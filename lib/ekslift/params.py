@@ -221,6 +221,15 @@ class TrafficSettings(_Strict):
         return self
 
 
+class ExternalApproval(_Strict):
+    """An approval given outside ekslift (a reviewed pull request, a GitHub deployment
+    environment's required reviewers): named in the parameters, so it is part of what the
+    approver approves and is carried into the approval record and the run's manifest."""
+
+    kind: Literal["github-pr", "deployment-environment"]
+    reference: str = Field(min_length=1, description="the PR's URL, or the deployment's id")
+
+
 class ApprovalSettings(_Strict):
     """Where the approval record is (written by `ekslift shift approve`, run by the approver
     with their own credentials) and how long it stays valid."""
@@ -228,7 +237,8 @@ class ApprovalSettings(_Strict):
     file: str | None = Field(
         default=None, description="default: <archive_dir>/approvals/<name>.json"
     )
-    max_age_hours: float = Field(default=24.0, gt=0)
+    max_age_hours: float = Field(default=24.0, gt=0, description="the record's expires_at")
+    external: ExternalApproval | None = None
 
 
 class NotificationSettings(_Strict):
@@ -579,10 +589,29 @@ class Waiver(_Strict):
         return fnmatch.fnmatchcase(finding_id, self.id)
 
 
+PROD_ENVIRONMENTS: Final = frozenset({"prod", "production"})
+
+
+class PromotionParams(_Strict):
+    """Dev before prod: the environment(s) a change must have passed in first, and the
+    archive their runs are in. Set it on a prod run (an environment named prod or
+    production must have it to apply); its apply then needs a passing lower run there."""
+
+    requires: list[str] = Field(
+        min_length=1, description="lower environment names; a passing run in any one suffices"
+    )
+    archive: Annotated[str, AfterValidator(_archive_location)] | None = Field(
+        default=None, description="where the lower runs are archived (default: archive_dir)"
+    )
+
+
 class UpgradeParams(_Strict):
     schema_version: Literal[1] = SCHEMA_VERSION
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     environment: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    # The ticket or pull request this change is done under; an approval is bound to it.
+    change_id: str | None = Field(default=None, min_length=1, max_length=200)
+    promotion: PromotionParams | None = None
     archive_dir: Annotated[str, AfterValidator(_archive_location)] = "runs"
     archive: ArchiveParams = ArchiveParams()
     apply: bool = False
@@ -615,6 +644,22 @@ class UpgradeParams(_Strict):
         archive (which records where the original file was).
         """
         return (self._base_dir / path).resolve()
+
+    @property
+    def is_prod(self) -> bool:
+        """Prod by name, or by asking for promotion from a lower environment."""
+        return self.environment in PROD_ENVIRONMENTS or self.promotion is not None
+
+    @model_validator(mode="after")
+    def _change_to_apply(self) -> UpgradeParams:
+        """A run that may write is a change someone can look up: its approval names it."""
+        if self.apply and not self.change_id:
+            raise ValueError("apply: true needs change_id (the ticket or pull request)")
+        if self.promotion and self.environment in self.promotion.requires:
+            raise ValueError(
+                f"promotion.requires names this run's own environment {self.environment!r}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_regions(self) -> UpgradeParams:

@@ -190,6 +190,9 @@ def _finish_step(
         record.verdict = result.verdict
         record.summary = result.summary
         manifest.waivers[record.step] = result.waivers
+        manifest.approvals = [
+            a for a in manifest.approvals if a.step != record.step
+        ] + result.approvals
     elif status == "done":
         record.status = "error"
         record.error = f"the notebook finished without writing results/{record.step}.json"

@@ -134,6 +134,13 @@ def test_step_4_shifts_both_regions_to_green(demo_run) -> None:
     assert "04-traffic-shift: pass" in done.stdout, done.stdout + done.stderr
     result = json.loads((run_dir / "results" / "04-traffic-shift.json").read_text())
     assert result["verdict"] == "pass"
+    # The approval it wrote under, operator and approver as persons, in the manifest too.
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["approvals"] == result["approvals"]
+    (approval,) = result["approvals"]
+    assert approval["change_id"] == "DEMO-1" and approval["approver_person"] == "approver"
+    assert approval["operator_person"] != "approver"
+    assert approval["hold_modes"] == {"ap-northeast-1": "approved", "us-east-1": "approved"}
     artefacts = run_dir / "artefacts" / "04-traffic-shift"
     records = StateLog(artefacts / "state.jsonl").records()
     assert [r.region for r in records if r.kind == "region"] == ["ap-northeast-1", "us-east-1"]

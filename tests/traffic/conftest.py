@@ -127,6 +127,7 @@ def seed_estate(
         "environment": "test",
         "archive_dir": str(tmp / "runs"),
         "apply": True,
+        "change_id": "CHG-1",
         "target_version": "1.34",
         "aws": {"retry_mode": "standard", "max_attempts": 5},
         "regions": [

@@ -52,7 +52,7 @@ def test_apply_refuses_without_apply_or_approval(estate: Estate) -> None:
     with pytest.raises(Exception, match="nothing was written"):
         apply_shift(params, estate.params_path, estate.run_dir)
     estate.params_path.write_text(estate.params_path.read_text() + "\n# changed\n")
-    with pytest.raises(Exception, match="another version of the parameter file"):
+    with pytest.raises(Exception, match=r"is for another plan \(differs in params_sha256"):
         apply_shift(estate.params, estate.params_path, estate.run_dir, services=services(estate))
     assert estate.green_shares() == {0}
 

@@ -2,7 +2,8 @@
 a Kubernetes Job, the detached process notebook 04 starts).
 
 Nothing is written unless the parameters say `apply: true` (or `--apply` is given),
-another person's approval is valid and the guard is working (its heartbeat fresh, its
+another person's approval of this plan is valid, a prod run has a passing lower run
+(``promotion``) and the guard is working (its heartbeat fresh, its
 self-test passed); one process at a time holds the run's lock, and one shift at a time
 holds a region's lease (``lease``).
 """
@@ -19,8 +20,8 @@ from pathlib import Path
 
 from ekslift.errors import InputError
 from ekslift.params import UpgradeParams
-from ekslift.traffic import STEP
-from ekslift.traffic.approval import approval_problems
+from ekslift.traffic import STEP, promotion
+from ekslift.traffic.approval import Identity, approval_problems, read_approval, record_for_run
 from ekslift.traffic.checks import caller_arn, guard_problems
 from ekslift.traffic.plan import region_order
 from ekslift.traffic.present import write_history
@@ -56,8 +57,8 @@ def exclusive(run_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def operator_identity(params: UpgradeParams) -> str:
-    return caller_arn(params.regions[0].name, params.aws.profile)
+def operator_identity(params: UpgradeParams) -> Identity:
+    return Identity.of(caller_arn(params.regions[0].name, params.aws.profile))
 
 
 def apply_shift(
@@ -77,9 +78,16 @@ def apply_shift(
             "or --apply is given"
         )
     operator = operator_identity(params)
-    problems = approval_problems(params, Path(params_path), operator, datetime.now(UTC))
-    if problems:
+    approval = read_approval(params)
+    problems = approval_problems(params, Path(params_path), operator, datetime.now(UTC), approval)
+    if problems or approval is None:
         raise InputError("the shift needs a valid approval: " + "; ".join(problems))
+    unpromoted = promotion.blockers(promotion.check(params, Path(run_dir)))
+    if unpromoted:
+        raise InputError(
+            "a prod shift needs the same change passed in a lower environment first: "
+            + "; ".join(unpromoted)
+        )
     now = datetime.now(UTC)
     unguarded = [
         problem
@@ -93,6 +101,7 @@ def apply_shift(
         )
     services = services or default_services(params)
     with exclusive(run_dir):
+        record_for_run(run_dir, approval, operator)
         state = state_log(run_dir)
         who = f"{operator} (pid {os.getpid()} on {socket.gethostname()})"
         shift = Shift(params, state, services, who, run_id=Path(run_dir).name)

@@ -133,7 +133,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     params = _params(args)
     run_dir = _run_dir(args, params)
     services = default_services(params)
-    who = operator_identity(params)
+    who = str(operator_identity(params))
     ok = True
     for region in _regions(params, args.region):
         outcome = rollback(
@@ -177,10 +177,16 @@ def cmd_retire(args: argparse.Namespace) -> int:
 def cmd_approve(args: argparse.Namespace) -> int:
     params = _params(args)
     approver = operator_identity(params)
-    approval = write_approval(params, Path(args.params), approver, args.note)
+    record = write_approval(params, Path(args.params), approver.arn, args.comment)
+    external = params.shift.approval.external
+    holds = ", ".join(f"{region}: {mode}" for region, mode in record.hold_modes.items())
     console.print(
-        f"approved by {approval.approver_arn} at {approval.approved_at:%Y-%m-%d %H:%M:%S} UTC "
-        f"(params sha256 {approval.params_sha256[:12]}…) in {approval_path(params)}",
+        f"{record.change_id}: plan {record.plan_sha256[:12]}… of {params.name} "
+        f"({params.environment}) approved by {approver} at {record.approved_at:%Y-%m-%d %H:%M} "
+        f"UTC, valid until {record.expires_at:%Y-%m-%d %H:%M} UTC\n"
+        f"  hold before 100 %: {holds}\n"
+        + (f"  outside approval: {external.kind} {external.reference}\n" if external else "")
+        + f"  record: {approval_path(params)}",
         markup=False,
     )
     return EXIT_PASS
@@ -190,7 +196,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     params = _params(args)
     if not args.region:
         raise InputError("give --region: a hold is released one region at a time")
-    who = operator_identity(params)
+    who = str(operator_identity(params))
     state_log(Path(args.run_dir)).append("hold", args.region, released=True, by=who)
     console.print(f"{args.region}: hold released by {who}", markup=False)
     return EXIT_PASS
@@ -230,5 +236,7 @@ def add_shift_parser(
         if name == "apply":
             c.add_argument("--detach", action="store_true", help="start as its own process")
         if name == "approve":
-            c.add_argument("--note", default="", help="why, for the record")
+            c.add_argument(
+                "--comment", "--note", default="", help="what you checked, for the record"
+            )
         c.set_defaults(handler=handler)

@@ -10,7 +10,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from ekslift.atomic import write_text_atomic
-from ekslift.gate import Finding
+from ekslift.gate import Approval, Finding
 from ekslift.metrics import weights
 from ekslift.metrics.backend import WeightChange
 from ekslift.params import UpgradeParams
@@ -233,3 +233,28 @@ def findings(params: UpgradeParams, records: list[Record], running: bool) -> lis
             )
         )
     return found
+
+
+def approval_findings(used: Approval | None) -> list[Finding]:
+    """Who operated and who approved (the persons behind both), for the gate's table; a
+    shift that wrote nothing has no approval to show."""
+    if used is None:
+        return []
+    holds = ", ".join(f"{region}: {mode}" for region, mode in used.hold_modes.items())
+    return [
+        Finding(
+            id="traffic/approval",
+            severity="info",
+            title=(
+                f"{used.change_id}: operated by {used.operator_person}, approved by "
+                f"{used.approver_person}"
+                + (f" and outside ({used.external})" if used.external else "")
+            ),
+            detail=(
+                f"operator {used.operator}; approver {used.approver} at "
+                f"{used.approved_at:%Y-%m-%d %H:%M} UTC (until {used.expires_at:%Y-%m-%d %H:%M}); "
+                "plan "
+                f"{used.plan_sha256[:12]}…; hold before 100 %: {holds}; {used.comment}"
+            ),
+        )
+    ]

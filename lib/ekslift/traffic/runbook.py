@@ -4,6 +4,7 @@ kernel: it shows the plan, starts (or attaches to) the shift process, waits at m
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import pandas as pd
 from ekslift import archive, aws
 from ekslift.gate import StepResult
 from ekslift.notebook import StepContext
-from ekslift.traffic import present, process
-from ekslift.traffic.apply import artefacts_dir, state_log
+from ekslift.traffic import present, process, promotion
+from ekslift.traffic.apply import artefacts_dir, operator_identity, state_log
+from ekslift.traffic.approval import approval_problems, read_approval, run_approval
 from ekslift.traffic.plan import ShiftPlan, make_plan
 from ekslift.traffic.shift import default_services
 from ekslift.traffic.state import Record
@@ -30,6 +32,55 @@ def plan(ctx: StepContext) -> ShiftPlan:
     services = default_services(ctx.params)
     return make_plan(
         ctx.params, services.read_set, services.source, datetime.now(UTC), ctx.params.apply
+    )
+
+
+def approval(ctx: StepContext, params_path: str) -> pd.DataFrame:
+    """The approval on file for this plan, and why the shift would refuse it (if it would)."""
+    record = read_approval(ctx.params)
+    problems = approval_problems(
+        ctx.params,
+        params_file(ctx, params_path),
+        operator_identity(ctx.params),
+        datetime.now(UTC),
+        record,
+    )
+    rows = []
+    if record is not None:
+        external = record.external
+        rows = [
+            {"": "change", "value": record.change_id},
+            {"": "approver", "value": str(record.approver)},
+            {"": "approved at", "value": f"{record.approved_at:%Y-%m-%d %H:%M} UTC"},
+            {"": "expires at", "value": f"{record.expires_at:%Y-%m-%d %H:%M} UTC"},
+            {"": "plan sha256", "value": record.plan_sha256},
+            {"": "hold before 100 %", "value": json.dumps(record.hold_modes)},
+            {
+                "": "outside approval",
+                "value": f"{external.kind}: {external.reference}" if external else "none",
+            },
+        ]
+    rows += [{"": "refused", "value": problem} for problem in problems]
+    return pd.DataFrame(rows)
+
+
+def promoted(ctx: StepContext) -> promotion.Promotion:
+    """A prod run's lower run and every difference from it (nothing to show elsewhere)."""
+    return promotion.check(ctx.params, ctx.run_dir)
+
+
+def promotion_table(found: promotion.Promotion) -> pd.DataFrame:
+    lower = found.lower
+    return pd.DataFrame(
+        [
+            {
+                "": d.what,
+                f"lower run {lower.run_id if lower else ''}": d.lower,
+                "this run": d.here,
+                "differs": d.lower != d.here,
+            }
+            for d in found.differences
+        ]
     )
 
 
@@ -70,4 +121,10 @@ def conclude(ctx: StepContext) -> StepResult:
     found = records(ctx)
     present.write_history(ctx.artefacts, found)
     running = process.running_pid(artefacts_dir(ctx.run_dir)) is not None
-    return ctx.conclude(present.findings(ctx.params, found, running))
+    used = run_approval(ctx.run_dir)
+    findings = [
+        *present.findings(ctx.params, found, running),
+        *present.approval_findings(used),
+        *promoted(ctx).findings,
+    ]
+    return ctx.conclude(findings, [used] if used else [])
