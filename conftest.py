@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,11 +37,19 @@ def _sandbox() -> control.SandboxState:
     return _state["state"]
 
 
-def _approve_demo() -> None:
+@pytest.fixture(scope="session")
+def approve_demo() -> Callable[..., None]:
+    """Approve params/demo.yaml again, with other settings (`EKSLIFT_ARCHIVE_DIR` on S3)."""
+    return _approve_demo
+
+
+def _approve_demo(**settings: str) -> None:
     """The demo's traffic shift writes, so someone other than the operator approves it, as
-    `make demo` does: the sandbox's `approver` user, through the CLI."""
+    `make demo` does: the sandbox's `approver` user, through the CLI. The record goes where
+    the parameters' archive is."""
     env = {
         **os.environ,
+        **settings,
         "AWS_ACCESS_KEY_ID": os.environ["EKSLIFT_SANDBOX_APPROVER_ACCESS_KEY_ID"],
         "AWS_SECRET_ACCESS_KEY": os.environ["EKSLIFT_SANDBOX_APPROVER_SECRET_ACCESS_KEY"],
     }

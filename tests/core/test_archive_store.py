@@ -8,6 +8,7 @@ from pathlib import Path
 from ekslift import archive, runner
 from ekslift.cli import main
 from ekslift.errors import EXIT_GATE, EXIT_PASS, EXIT_TOOL
+from ekslift.stores.local import LocalStore
 from tests.core.test_runner import make_step, params_file  # noqa: F401 (fixture)
 
 
@@ -65,3 +66,14 @@ def test_a_secret_in_an_artefact_fails_the_run_and_names_the_file(
     assert stored is not None and "artefacts/02-leaky/env.txt" not in stored.objects
     assert "artefacts/01-first/seen.txt" in stored.objects
     assert archive.load_manifest(outcome.run_dir).steps[1].status == "error"
+
+
+def test_documents_live_beside_the_runs_and_are_not_runs(tmp_path: Path) -> None:
+    """Approvals are kept in the archive (reached by approver and operator alike), never
+    listed as a run."""
+    store = LocalStore(tmp_path)
+    assert store.read_document("upgrade.json") is None
+    store.write_document("upgrade.json", b'{"approved": true}')
+    assert store.read_document("upgrade.json") == b'{"approved": true}'
+    assert store.document_url("upgrade.json") == f"{tmp_path}/approvals/upgrade.json"
+    assert store.run_ids() == []

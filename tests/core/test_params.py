@@ -180,6 +180,9 @@ def test_demo_file_is_valid_with_sandbox_variables(monkeypatch) -> None:
         monkeypatch.setenv(f"EKSLIFT_SANDBOX_{key}_BLUE_TG_ARN", TG)
         monkeypatch.setenv(f"EKSLIFT_SANDBOX_{key}_GREEN_TG_ARN", TG.replace("blue", "green"))
     monkeypatch.setenv("EKSLIFT_CHART_REPO_URL", "http://127.0.0.1:1/")
+    monkeypatch.setenv("EKSLIFT_COMMUNITY_REPO_URL", "http://127.0.0.1:2/")
+    monkeypatch.setenv("EKSLIFT_GITOPS_CHECKOUT", "/nonexistent/gitops")
+    monkeypatch.setenv("EKSLIFT_SANDBOX_HISTORY_END", "2026-11-28T09:00:00+00:00")
     params = load_params("params/demo.yaml")
     assert {r.name for r in params.regions} == {"ap-northeast-1", "us-east-1"}
     assert all(w.reason and w.accepted_by for w in params.waivers)

@@ -13,6 +13,9 @@ from pydantic import BaseModel, Field
 from ekslift.errors import InputError
 
 MANIFEST = "manifest.json"
+# Records that belong to the archive but to no run (approvals of a plan), kept under this
+# folder of the location, which is never listed as a run.
+DOCUMENTS = "approvals"
 LockMode = Literal["GOVERNANCE", "COMPLIANCE"]
 
 
@@ -91,6 +94,18 @@ class ArchiveStore(ABC):
         self, run_id: str, run_dir: Path, paths: list[str], protection: Protection
     ) -> dict[str, str | None]:
         """Archive these files of the working copy, in order; returns their version ids."""
+
+    @abstractmethod
+    def read_document(self, name: str) -> bytes | None:
+        """A record of the archive's own (``DOCUMENTS``/``name``), None when there is none."""
+
+    @abstractmethod
+    def write_document(self, name: str, body: bytes) -> None:
+        """Replace that record: where the runs live, so whoever runs the next step on
+        another machine reads the same one."""
+
+    def document_url(self, name: str) -> str:
+        return f"{self.location.rstrip('/')}/{DOCUMENTS}/{name}"
 
     @abstractmethod
     def fetch(self, run_id: str) -> Path:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ekslift.stores.base import MANIFEST, ArchiveStore, Protection, StoredFile
+from ekslift.atomic import write_bytes_atomic
+from ekslift.stores.base import DOCUMENTS, MANIFEST, ArchiveStore, Protection, StoredFile
 
 
 class LocalStore(ArchiveStore):
@@ -48,6 +49,14 @@ class LocalStore(ArchiveStore):
         self, run_id: str, run_dir: Path, paths: list[str], protection: Protection
     ) -> dict[str, str | None]:
         return dict.fromkeys(paths)
+
+    def read_document(self, name: str) -> bytes | None:
+        path = self.root / DOCUMENTS / name
+        return path.read_bytes() if path.exists() else None
+
+    def write_document(self, name: str, body: bytes) -> None:
+        (self.root / DOCUMENTS).mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(self.root / DOCUMENTS / name, body)
 
     def fetch(self, run_id: str) -> Path:
         return self.root / run_id

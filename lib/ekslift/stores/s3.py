@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ekslift import aws
 from ekslift.errors import AwsError
 from ekslift.params import ArchiveParams
-from ekslift.stores.base import ArchiveStore, LockMode, Protection, StoredFile
+from ekslift.stores.base import DOCUMENTS, ArchiveStore, LockMode, Protection, StoredFile
 
 log = logging.getLogger(__name__)
 _NO_LOCK = {"ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFound"}
@@ -56,6 +56,12 @@ class S3Store(ArchiveStore):
             return getattr(self.s3, operation)(**kwargs)
         except (ClientError, BotoCoreError) as exc:
             raise AwsError.wrap(exc, f"{what} (s3://{self.bucket})") from exc
+
+    def _encryption(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"ServerSideEncryption": _ENCRYPTION[self.settings.encryption]}
+        if self.settings.kms_key_id:
+            extra["SSEKMSKeyId"] = self.settings.kms_key_id
+        return extra
 
     def run_url(self, run_id: str) -> str:
         return f"{self.location}/{run_id}"
@@ -106,7 +112,9 @@ class S3Store(ArchiveStore):
         try:
             for page in pages:
                 runs += [
-                    p["Prefix"][len(base) :].rstrip("/") for p in page.get("CommonPrefixes", [])
+                    name
+                    for p in page.get("CommonPrefixes", [])
+                    if (name := p["Prefix"][len(base) :].rstrip("/")) != DOCUMENTS
                 ]
         except (ClientError, BotoCoreError) as exc:
             raise AwsError.wrap(exc, f"ListObjectsV2 {self.location}") from exc
@@ -162,9 +170,7 @@ class S3Store(ArchiveStore):
     def publish(
         self, run_id: str, run_dir: Path, paths: list[str], protection: Protection
     ) -> dict[str, str | None]:
-        extra: dict[str, Any] = {"ServerSideEncryption": _ENCRYPTION[self.settings.encryption]}
-        if self.settings.kms_key_id:
-            extra["SSEKMSKeyId"] = self.settings.kms_key_id
+        extra = self._encryption()
         if protection.object_lock and protection.retention_days:
             extra["ObjectLockMode"] = protection.object_lock
             extra["ObjectLockRetainUntilDate"] = datetime.now(UTC) + timedelta(
@@ -184,6 +190,25 @@ class S3Store(ArchiveStore):
             versions[path] = answer.get("VersionId")
         log.info("archived %d file(s) to %s", len(paths), self.run_url(run_id))
         return versions
+
+    def read_document(self, name: str) -> bytes | None:
+        try:
+            return self.read(DOCUMENTS, name)
+        except FileNotFoundError:
+            return None
+
+    def write_document(self, name: str, body: bytes) -> None:
+        """Encrypted like the runs; not locked: a new approval replaces the last one (the
+        bucket's versioning keeps every earlier one)."""
+        self._call(
+            f"PutObject {self.document_url(name)}",
+            "put_object",
+            Bucket=self.bucket,
+            Key=self._key(DOCUMENTS, name),
+            Body=body,
+            ContentType="application/json",
+            **self._encryption(),
+        )
 
     def fetch(self, run_id: str) -> Path:
         keys = self._keys(run_id)

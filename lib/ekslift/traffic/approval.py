@@ -28,6 +28,7 @@ from ekslift.atomic import write_text_atomic
 from ekslift.errors import InputError
 from ekslift.gate import Approval as ManifestApproval
 from ekslift.params import ExternalApproval, UpgradeParams
+from ekslift.stores import ArchiveStore, open_store
 from ekslift.traffic import STEP
 from ekslift.traffic.plan import region_order
 
@@ -138,12 +139,17 @@ class ApprovalRecord:
         )
 
 
-def approval_path(params: UpgradeParams) -> Path:
-    """The configured file (relative to the parameter file), else beside the runs."""
+def approval_location(params: UpgradeParams) -> str:
+    """The configured file (relative to the parameter file), else in the run archive, where
+    the approver's and the operator's machines both reach it (a folder or S3)."""
     configured = params.shift.approval.file
     if configured:
-        return params.resolve_path(configured)
-    return Path(params.archive_dir).resolve() / "approvals" / f"{params.name}.json"
+        return str(params.resolve_path(configured))
+    return _archive(params).document_url(f"{params.name}.json")
+
+
+def _archive(params: UpgradeParams) -> ArchiveStore:
+    return open_store(params.archive_dir, params.archive, params.aws.profile)
 
 
 def params_digest(params_path: Path) -> str:
@@ -232,20 +238,29 @@ def write_approval(
         comment=comment,
         external=params.shift.approval.external,
     )
-    write_text_atomic(approval_path(params), record.to_json() + "\n")
+    body = record.to_json() + "\n"
+    if params.shift.approval.file:
+        write_text_atomic(params.resolve_path(params.shift.approval.file), body)
+    else:
+        _archive(params).write_document(f"{params.name}.json", body.encode("utf-8"))
     return record
 
 
 def read_approval(params: UpgradeParams) -> ApprovalRecord | None:
-    path = approval_path(params)
-    if not path.exists():
+    configured = params.shift.approval.file
+    if configured:
+        path = params.resolve_path(configured)
+        body = path.read_bytes() if path.exists() else None
+    else:
+        body = _archive(params).read_document(f"{params.name}.json")
+    if body is None:
         return None
     try:
-        return ApprovalRecord.from_json(path.read_text(encoding="utf-8"))
+        return ApprovalRecord.from_json(body.decode("utf-8"))
     except (ValueError, KeyError, TypeError) as exc:
         raise InputError(
-            f"{path} is not an approval of a plan ({exc}): have it approved again with "
-            "`ekslift shift approve --params FILE --comment …`"
+            f"{approval_location(params)} is not an approval of a plan ({exc}): have it "
+            "approved again with `ekslift shift approve --params FILE --comment …`"
         ) from exc
 
 
@@ -259,7 +274,7 @@ def approval_problems(
     """Why the shift may not write under ``record`` (empty: it may)."""
     if record is None:
         return [
-            f"no approval at {approval_path(params)}: another person runs "
+            f"no approval at {approval_location(params)}: another person runs "
             "`ekslift shift approve --params FILE --comment …` with their own credentials"
         ]
     problems = []

@@ -26,7 +26,7 @@ from ekslift.stores import open_store
 from ekslift.traffic import process
 from ekslift.traffic.actions import alb_of
 from ekslift.traffic.apply import apply_shift, artefacts_dir, operator_identity, state_log
-from ekslift.traffic.approval import approval_path, write_approval
+from ekslift.traffic.approval import approval_location, write_approval
 from ekslift.traffic.plan import make_plan, region_order
 from ekslift.traffic.present import plan_text
 from ekslift.traffic.retire import plan_retire, retire
@@ -186,7 +186,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
         f"UTC, valid until {record.expires_at:%Y-%m-%d %H:%M} UTC\n"
         f"  hold before 100 %: {holds}\n"
         + (f"  outside approval: {external.kind} {external.reference}\n" if external else "")
-        + f"  record: {approval_path(params)}",
+        + f"  record: {approval_location(params)}",
         markup=False,
     )
     return EXIT_PASS
