@@ -77,7 +77,7 @@ def request_counts(
     sums: dict[str, dict[datetime, float]] = {tg: defaultdict(float) for _, tg in pairs}
     for batch in range(0, len(queries), MAX_QUERIES):
         chunk = queries[batch : batch + MAX_QUERIES]
-        for result in _results(cloudwatch, chunk, start, end):
+        for result in metric_data_results(cloudwatch, chunk, start, end, "RequestCount"):
             tg = pairs[int(result["Id"][1:])][1]
             stamps, values = result.get("Timestamps", []), result.get("Values", [])
             for when, value in zip(stamps, values, strict=True):
@@ -88,9 +88,11 @@ def request_counts(
     }
 
 
-def _results(
-    cloudwatch: Any, queries: list[dict[str, Any]], start: datetime, end: datetime
+def metric_data_results(
+    cloudwatch: Any, queries: list[dict[str, Any]], start: datetime, end: datetime, what: str
 ) -> list[dict[str, Any]]:
+    """Every MetricDataResult of one GetMetricData request (at most 500 queries), every page
+    followed: a ``PartialData`` result carries a token for the rest like any page."""
     results: list[dict[str, Any]] = []
     token: str | None = None
     while True:
@@ -105,7 +107,7 @@ def _results(
         try:
             answer = cloudwatch.get_metric_data(**request)
         except (ClientError, BotoCoreError) as exc:
-            raise AwsError.wrap(exc, f"GetMetricData RequestCount ({len(queries)} series)") from exc
+            raise AwsError.wrap(exc, f"GetMetricData {what} ({len(queries)} series)") from exc
         results += answer.get("MetricDataResults", [])
         token = answer.get("NextToken")
         if not token:

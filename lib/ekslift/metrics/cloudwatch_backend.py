@@ -32,6 +32,7 @@ from ekslift.metrics.backend import (
     minute_range,
     weights_per_minute,
 )
+from ekslift.metrics.cloudwatch import metric_data_results
 from ekslift.metrics.policy import JudgeSettings
 from ekslift.metrics.series import ColourSeries, FloatArray, Window
 from ekslift.metrics.settings import CloudWatchSettings
@@ -88,36 +89,19 @@ def get_metric_data(
     points: dict[str, list[tuple[datetime, float]]] = {q.id: [] for q in queries}
     for first in range(0, len(queries), MAX_QUERIES):
         batch = [q.api() for q in queries[first : first + MAX_QUERIES]]
-        token: str | None = None
-        while True:
-            request: dict[str, Any] = {
-                "MetricDataQueries": batch,
-                "StartTime": start,
-                "EndTime": end,
-                "ScanBy": "TimestampAscending",
-            }
-            if token:
-                request["NextToken"] = token
-            try:
-                answer = cloudwatch.get_metric_data(**request)
-            except (ClientError, BotoCoreError) as exc:
-                raise AwsError.wrap(exc, f"GetMetricData {what} ({len(batch)} series)") from exc
-            for result in answer.get("MetricDataResults", []):
-                if result.get("StatusCode") in ("InternalError", "Forbidden"):
-                    raise CloudWatchReadError(
-                        f"GetMetricData {what}: {result['Id']} answered "
-                        f"{result['StatusCode']} {answer.get('Messages', '')}; retry later"
-                    )
-                if result["Id"] not in points:
-                    raise CloudWatchReadError(f"GetMetricData {what}: unknown id {result['Id']}")
-                stamps, values = result.get("Timestamps", []), result.get("Values", [])
-                points[result["Id"]] += [
-                    (when.astimezone(UTC), float(value))
-                    for when, value in zip(stamps, values, strict=True)
-                ]
-            token = answer.get("NextToken")
-            if not token:
-                break
+        for result in metric_data_results(cloudwatch, batch, start, end, what):
+            if result.get("StatusCode") in ("InternalError", "Forbidden"):
+                raise CloudWatchReadError(
+                    f"GetMetricData {what}: {result['Id']} answered "
+                    f"{result['StatusCode']} {result.get('Messages', '')}; retry later"
+                )
+            if result["Id"] not in points:
+                raise CloudWatchReadError(f"GetMetricData {what}: unknown id {result['Id']}")
+            stamps, values = result.get("Timestamps", []), result.get("Values", [])
+            points[result["Id"]] += [
+                (when.astimezone(UTC), float(value))
+                for when, value in zip(stamps, values, strict=True)
+            ]
     return {key: sorted(found) for key, found in points.items()}
 
 
