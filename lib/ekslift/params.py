@@ -651,6 +651,17 @@ class UpgradeParams(_Strict):
         return self.environment in PROD_ENVIRONMENTS or self.promotion is not None
 
     @model_validator(mode="after")
+    def _no_replay_in_prod(self) -> UpgradeParams:
+        """A replayed history judges every step on minutes green never served: a demo's
+        shortcut that would pass a prod cutover on stale evidence."""
+        if self.shift.replay is not None and self.is_prod:
+            raise ValueError(
+                "shift.replay judges steps on recorded history (sandbox only): remove it, "
+                f"environment {self.environment!r} is judged on live metrics"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _change_to_apply(self) -> UpgradeParams:
         """A run that may write is a change someone can look up: its approval names it."""
         if self.apply and not self.change_id:

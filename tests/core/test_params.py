@@ -197,3 +197,13 @@ def test_relative_paths_start_where_the_file_is(tmp_path: Path) -> None:
     assert params.resolve_path("../deploy") == (tmp_path / "deploy").resolve()
     archived = load_params(path, base_dir=tmp_path / "elsewhere")
     assert archived.resolve_path("x.yaml") == (tmp_path / "elsewhere" / "x.yaml").resolve()
+
+
+def test_replayed_history_is_refused_in_prod() -> None:
+    """The demo judges steps on seeded history; prod must never pass on stale evidence."""
+    data = copy.deepcopy(VALID)
+    data["shift"] = {"replay": {"until": "2026-11-28T09:00:00Z", "minutes": 60}}
+    with pytest.raises(ParamsError, match=r"shift\.replay judges steps on recorded history"):
+        parse_params(data, "prod.yaml")
+    data["environment"] = "sandbox"
+    assert parse_params(data, "sandbox.yaml").shift.replay is not None
