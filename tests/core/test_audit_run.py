@@ -29,7 +29,7 @@ from tests.core.iam import (
     load_policy,
     step_of,
 )
-from tests.core.test_demo_run import EKSLIFT, run
+from tests.core.test_demo_run import EKSLIFT, run, weights_put_back
 
 pytestmark = pytest.mark.sandbox
 READING_STEPS = ("01-inventory", "02-api-scan", "03-chart-diff", "05-metrics-review")
@@ -52,7 +52,8 @@ def s3_run(sandbox, tmp_path_factory, approve_demo) -> dict[str, Any]:
     staging = tmp_path_factory.mktemp("staging")
     env = {**os.environ, "EKSLIFT_ARCHIVE_DIR": url, "EKSLIFT_STAGING_DIR": str(staging)}
     approve_demo(EKSLIFT_ARCHIVE_DIR=url)  # the approval lives in the S3 archive too
-    done = run("run", "--params", "params/demo.yaml", env=env)
+    with weights_put_back():
+        done = run("run", "--params", "params/demo.yaml", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     line = next(x for x in done.stdout.splitlines() if "archived in" in x)
     run_url = line.split("archived in", 1)[1].strip()

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -67,23 +68,34 @@ def _restore(region: str, saved: dict[tuple[str, str], list[dict[str, Any]]]) ->
             elb.modify_rule(RuleArn=arn, Actions=actions)
 
 
-@pytest.fixture(scope="module")
-def demo_run(sandbox, archive_dir) -> Iterator[DemoRun]:
-    """The whole demo. Step 4 moves the shared sandbox's ALBs to green; the shares it left
-    are recorded, then every listener and rule is put back exactly as seeded, since the
-    other tests share the sandbox and judge its seeded state."""
+@contextmanager
+def weights_put_back() -> Iterator[None]:
+    """A demo run's step 4 moves the shared sandbox's ALBs to green: afterwards (whatever
+    happened) every listener and rule is put back exactly as seeded, since the other tests
+    share the sandbox and judge its seeded state (cutover readiness at the next share)."""
     params = load_params("params/demo.yaml")
     aws.clear_cache()
     saved = {region.name: _listener_actions(region.name) for region in params.regions}
-    done = run("run", "--params", "params/demo.yaml")
-    aws.clear_cache()
-    shares = {
-        region.name: read_forward_set(region.name, region.traffic.alb).share(region.traffic.alb)
-        for region in params.regions
-        if region.traffic is not None and region.traffic.alb is not None
-    }
-    for region, actions in saved.items():
-        _restore(region, actions)
+    try:
+        yield
+    finally:
+        aws.clear_cache()
+        for region, actions in saved.items():
+            _restore(region, actions)
+
+
+@pytest.fixture(scope="module")
+def demo_run(sandbox, archive_dir) -> Iterator[DemoRun]:
+    """The whole demo; the shares step 4 left are recorded before the weights are put back."""
+    params = load_params("params/demo.yaml")
+    with weights_put_back():
+        done = run("run", "--params", "params/demo.yaml")
+        aws.clear_cache()
+        shares = {
+            region.name: read_forward_set(region.name, region.traffic.alb).share(region.traffic.alb)
+            for region in params.regions
+            if region.traffic is not None and region.traffic.alb is not None
+        }
     yield DemoRun(done, run_dir_of(done.stdout), shares)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,14 @@ from ekslift.traffic.apply import apply_shift
 from ekslift.traffic.checks import Clock
 from ekslift.traffic.shift import rollback
 from ekslift.traffic.state import region_view
-from tests.traffic.conftest import Estate, FakeMetrics, passing_judge, services, shift
+from tests.traffic.conftest import (
+    Estate,
+    FakeMetrics,
+    passing_judge,
+    seed_estate,
+    services,
+    shift,
+)
 
 pytestmark = pytest.mark.sandbox
 
@@ -57,9 +65,14 @@ def test_apply_refuses_without_apply_or_approval(estate: Estate) -> None:
     assert estate.green_shares() == {0}
 
 
-def test_throttling_and_5xx_are_retried(estate: Estate, aws_sandbox) -> None:
+def test_throttling_and_5xx_are_retried(aws_sandbox, tmp_path: Path) -> None:
     from ekslift_sandbox.awsserver import Fault
 
+    # botocore's backoff on a loaded machine can outlast the other tests' 5 s lease, and a
+    # writer past its lease rightly stops: this test is about retries, so its lease is long.
+    aws_sandbox.faults.clear()
+    aws.clear_cache()
+    estate = seed_estate(aws_sandbox.url, tmp_path, guard={"lease_seconds": 60})
     aws_sandbox.arm_fault(Fault("ModifyListener", status=400, code="Throttling", times=2))
     aws_sandbox.arm_fault(Fault("ModifyRule", status=503, times=2))
     aws_sandbox.arm_fault(Fault("DescribeRules", status=500, times=1))
