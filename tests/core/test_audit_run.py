@@ -54,6 +54,11 @@ def s3_run(sandbox, tmp_path_factory, approve_demo) -> dict[str, Any]:
     approve_demo(EKSLIFT_ARCHIVE_DIR=url)  # the approval lives in the S3 archive too
     with weights_put_back():
         done = run("run", "--params", "params/demo.yaml", env=env)
+        # Collected before the weights are put back: that is the test's call, not the run's.
+        logs = {
+            "aws": _requests(sandbox.aws_endpoint)["items"],
+            "kube": {name: _requests(u)["items"] for name, u in sandbox.kube_servers.items()},
+        }
     assert done.returncode == 0, done.stdout + done.stderr
     line = next(x for x in done.stdout.splitlines() if "archived in" in x)
     run_url = line.split("archived in", 1)[1].strip()
@@ -61,8 +66,7 @@ def s3_run(sandbox, tmp_path_factory, approve_demo) -> dict[str, Any]:
         "url": url,
         "run_url": run_url,
         "run_id": run_url.rsplit("/", 1)[1],
-        "aws": _requests(sandbox.aws_endpoint)["items"],
-        "kube": {name: _requests(u)["items"] for name, u in sandbox.kube_servers.items()},
+        **logs,
         "env": env,
     }
 
