@@ -52,9 +52,18 @@ class BackendSource:
     def __init__(self, backend: MetricsBackend) -> None:
         self.backend = backend
 
-    def window(self, region: RegionParams, start: datetime, end: datetime, share: float) -> Window:
+    def window(
+        self,
+        region: RegionParams,
+        start: datetime,
+        end: datetime,
+        share: float,
+        *,
+        now: datetime | None = None,
+    ) -> Window:
+        """``now`` (default: the wall clock) decides which minutes are complete."""
         weights = [WeightChange(floor_minute(start), share)]
-        return self.backend.window(TrafficTarget.of(region), start, end, weights)
+        return self.backend.window(TrafficTarget.of(region), start, end, weights, now=now)
 
     def complete_until(self, now: datetime) -> datetime:
         return self.backend.complete_until(now)
@@ -73,11 +82,18 @@ class ReplaySource(BackendSource):
         super().__init__(backend)
         self.replay = replay
 
-    def window(self, region: RegionParams, start: datetime, end: datetime, share: float) -> Window:
+    def window(
+        self,
+        region: RegionParams,
+        start: datetime,
+        end: datetime,
+        share: float,
+        *,
+        now: datetime | None = None,
+    ) -> Window:
         until = floor_minute(self.replay.until)
         recorded = until - timedelta(minutes=self.replay.minutes)
-        weights = [WeightChange(recorded, share)]
-        return self.backend.window(TrafficTarget.of(region), recorded, until, weights, now=end)
+        return super().window(region, recorded, until, share, now=now or end)
 
     def complete_until(self, now: datetime) -> datetime:
         return floor_minute(now)

@@ -18,10 +18,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ekslift import aws
 from ekslift.errors import AwsError
-from ekslift.metrics.backend import TrafficTarget, WeightChange
 from ekslift.metrics.backends import backend_for
 from ekslift.params import AlbTraffic, RegionParams, UpgradeParams
 from ekslift.traffic.actions import ActionList, ForwardAction, ForwardSet, read_action
+from ekslift.traffic.metrics_source import BackendSource
 from ekslift.traffic.state import Record, region_view
 
 
@@ -102,12 +102,10 @@ def plan_retire(
             f"100 % green for less than the deregistration delay plus stickiness ({quiet} s)"
         )
     # Live traffic, never a sandbox replay: the last complete minutes covering `quiet`.
-    backend = backend_for(params)
-    end = backend.complete_until(now)
+    source = BackendSource(backend_for(params))
+    end = source.complete_until(now)
     minutes = max(math.ceil(quiet / 60), 1)
-    start = end - timedelta(minutes=minutes)
-    target = TrafficTarget.of(region)
-    window = backend.window(target, start, end, [WeightChange(start, 1.0)], now=now)
+    window = source.window(region, end - timedelta(minutes=minutes), end, 1.0, now=now)
     blue_requests = float(np.nansum(window.requests(window.blue)))
     if blue_requests > 0:
         reasons.append(
