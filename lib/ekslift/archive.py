@@ -46,7 +46,7 @@ MANIFEST_SCHEMA_VERSION = 2
 PARAMS_COPY = "params.yaml"
 _BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".gz", ".tgz", ".zip"}
 StepStatus = Literal["running", "done", "failed", "error"]
-ProblemKind = Literal["modified", "missing", "added", "version", "retention"]
+ProblemKind = Literal["modified", "missing", "added", "version", "retention", "location"]
 
 
 class StepRecord(BaseModel):
@@ -269,11 +269,29 @@ def read_manifest(store: ArchiveStore, run_id: str) -> Manifest:
 def verify_run(store: ArchiveStore, run_id: str) -> list[Problem]:
     """Files modified, missing or added since the manifest was written; where the store
     keeps versions and retention, objects overwritten after they were archived and objects
-    whose Object Lock is not the one the manifest promises."""
+    whose Object Lock is not the one the manifest promises.
+
+    A copy of a run archived elsewhere (the working copy an S3 run leaves on the machine that
+    ran it, or one fetched) is held to the hashes only: the versions and locks the manifest
+    records are the archive's, and only the archive can show them."""
     manifest = read_manifest(store, run_id)
     listing = store.listing(run_id)
-    storage = manifest.storage or Protection(location=store.run_url(run_id))
+    here = Protection(location=store.run_url(run_id))
+    storage = manifest.storage or here
     problems = []
+    if storage.location != here.location:
+        if any(stored.version_id for stored in listing.values()):
+            # A versioned store is an archive, not a copy: a run that names another home
+            # was moved there or had its manifest rewritten.
+            problems.append(
+                Problem(
+                    MANIFEST,
+                    "location",
+                    f"the manifest says the run was archived at {storage.location}; "
+                    "verify it there",
+                )
+            )
+        storage = here
     for rel, digest in manifest.files.items():
         if rel not in listing:
             problems.append(Problem(rel, "missing", "listed in the manifest but missing"))

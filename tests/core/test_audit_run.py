@@ -5,10 +5,8 @@ to the documented policy of the step that made it (docs/iam/)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -23,51 +21,28 @@ from ekslift_sandbox.scenario import (
     HELM_VALUE_SENTINEL,
     SECRET_SENTINEL,
 )
+from tests.core.demo import EKSLIFT, DemoOnS3, run
 from tests.core.iam import (
     ClusterRole,
     aws_actions_of,
     load_policy,
     step_of,
 )
-from tests.core.test_demo_run import EKSLIFT, run, weights_put_back
 
 pytestmark = pytest.mark.sandbox
 READING_STEPS = ("01-inventory", "02-api-scan", "03-chart-diff", "05-metrics-review")
 
 
-def _requests(url: str, method: str = "GET") -> Any:
-    request = urllib.request.Request(f"{url}/_sandbox/requests", method=method)
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read())
-
-
 @pytest.fixture(scope="module")
-def s3_run(sandbox, tmp_path_factory, approve_demo) -> dict[str, Any]:
-    """`ekslift run` of params/demo.yaml with `archive_dir` on the sandbox's S3; the
-    servers' request logs are cleared before and collected after."""
-    servers = [sandbox.aws_endpoint, *sandbox.kube_servers.values()]
-    for url in servers:
-        _requests(url, "DELETE")
-    url = sandbox.env["EKSLIFT_SANDBOX_ARCHIVE"]
-    staging = tmp_path_factory.mktemp("staging")
-    env = {**os.environ, "EKSLIFT_ARCHIVE_DIR": url, "EKSLIFT_STAGING_DIR": str(staging)}
-    approve_demo(EKSLIFT_ARCHIVE_DIR=url)  # the approval lives in the S3 archive too
-    with weights_put_back():
-        done = run("run", "--params", "params/demo.yaml", env=env)
-        # Collected before the weights are put back: that is the test's call, not the run's.
-        logs = {
-            "aws": _requests(sandbox.aws_endpoint)["items"],
-            "kube": {name: _requests(u)["items"] for name, u in sandbox.kube_servers.items()},
-        }
-    assert done.returncode == 0, done.stdout + done.stderr
-    line = next(x for x in done.stdout.splitlines() if "archived in" in x)
-    run_url = line.split("archived in", 1)[1].strip()
+def s3_run(demo_on_s3: DemoOnS3) -> dict[str, Any]:
+    """The session's demo run, archived to the sandbox's S3, with its request logs."""
     return {
-        "url": url,
-        "run_url": run_url,
-        "run_id": run_url.rsplit("/", 1)[1],
-        **logs,
-        "env": env,
+        "url": demo_on_s3.url,
+        "run_url": demo_on_s3.run_url,
+        "run_id": demo_on_s3.run_id,
+        "aws": demo_on_s3.aws,
+        "kube": demo_on_s3.kube,
+        "env": demo_on_s3.env,
     }
 
 
@@ -232,3 +207,17 @@ def test_resume_from_s3_downloads_the_run_and_archives_the_rest(sandbox, tmp_pat
         ("02-second", "done"),
     ]
     assert archive.verify_run(store, run_id) == []
+    # The working copy the resume left is checked by its hashes (the versions and locks in
+    # its manifest are the archive's); a copy in a versioned store under another prefix is
+    # named as moved, not verified as if it were the archive.
+    assert archive.verify(tmp_path / "elsewhere" / run_id) == []
+    s3 = boto3.client("s3", region_name="us-east-1")
+    bucket, prefix = url.removeprefix("s3://").split("/", 1)
+    for key in store.listing(run_id):
+        s3.copy_object(
+            Bucket=bucket,
+            Key=f"{prefix}-moved/{run_id}/{key}",
+            CopySource={"Bucket": bucket, "Key": f"{prefix}/{run_id}/{key}"},
+        )
+    moved = archive.verify_run(open_store(f"{url}-moved"), run_id)
+    assert [(p.path, p.kind) for p in moved] == [("manifest.json", "location")], moved

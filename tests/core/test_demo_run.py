@@ -5,38 +5,24 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import pytest
 import yaml
 
-from ekslift import archive, aws
+from ekslift import archive
 from ekslift.metrics.weights import read_history
 from ekslift.params import load_params
-from ekslift.traffic.actions import read_forward_set
 from ekslift_sandbox.scenario import (
     ARGOCD_TOKEN_SENTINEL,
     HELM_VALUE_SENTINEL,
     SECRET_SENTINEL,
     SEEDED_API_BLOCKERS,
 )
+from tests.core.demo import DemoOnS3, run, run_dir_of
 
 pytestmark = pytest.mark.sandbox
-EKSLIFT = str(Path(".venv/bin/ekslift").resolve())
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [EKSLIFT, *args], capture_output=True, text=True, env=env or dict(os.environ), timeout=900
-    )
-
-
-def run_dir_of(output: str) -> Path:
-    line = next(x for x in output.splitlines() if "archived in" in x)
-    return Path(line.split("archived in", 1)[1].strip())
 
 
 class DemoRun(NamedTuple):
@@ -45,58 +31,11 @@ class DemoRun(NamedTuple):
     shares: dict[str, int]  # green's share AWS showed per region when the demo ended
 
 
-def _listener_actions(region: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Every listener's default actions and every rule's actions of the region's ALBs."""
-    elb = aws.client("elbv2", region)
-    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for balancer in elb.describe_load_balancers()["LoadBalancers"]:
-        listeners = elb.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])
-        for listener in listeners["Listeners"]:
-            found[("listener", listener["ListenerArn"])] = listener["DefaultActions"]
-            for rule in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
-                if not rule["IsDefault"]:
-                    found[("rule", rule["RuleArn"])] = rule["Actions"]
-    return found
-
-
-def _restore(region: str, saved: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
-    elb = aws.client("elbv2", region)
-    for (kind, arn), actions in saved.items():
-        if kind == "listener":
-            elb.modify_listener(ListenerArn=arn, DefaultActions=actions)
-        else:
-            elb.modify_rule(RuleArn=arn, Actions=actions)
-
-
-@contextmanager
-def weights_put_back() -> Iterator[None]:
-    """A demo run's step 4 moves the shared sandbox's ALBs to green: afterwards (whatever
-    happened) every listener and rule is put back exactly as seeded, since the other tests
-    share the sandbox and judge its seeded state (cutover readiness at the next share)."""
-    params = load_params("params/demo.yaml")
-    aws.clear_cache()
-    saved = {region.name: _listener_actions(region.name) for region in params.regions}
-    try:
-        yield
-    finally:
-        aws.clear_cache()
-        for region, actions in saved.items():
-            _restore(region, actions)
-
-
 @pytest.fixture(scope="module")
-def demo_run(sandbox, archive_dir) -> Iterator[DemoRun]:
-    """The whole demo; the shares step 4 left are recorded before the weights are put back."""
-    params = load_params("params/demo.yaml")
-    with weights_put_back():
-        done = run("run", "--params", "params/demo.yaml")
-        aws.clear_cache()
-        shares = {
-            region.name: read_forward_set(region.name, region.traffic.alb).share(region.traffic.alb)
-            for region in params.regions
-            if region.traffic is not None and region.traffic.alb is not None
-        }
-    yield DemoRun(done, run_dir_of(done.stdout), shares)
+def demo_run(demo_on_s3: DemoOnS3) -> DemoRun:
+    """The session's one full demo run (archived to the sandbox's S3; its working copy is
+    read here), shared with the audit tests."""
+    return DemoRun(demo_on_s3.done, demo_on_s3.run_dir, demo_on_s3.shares)
 
 
 def test_demo_run_passes_with_waivers(demo_run) -> None:
@@ -231,11 +170,12 @@ def test_nothing_secret_is_archived(demo_run) -> None:
                 assert secret not in text, f"{secret} leaked into {path}"
 
 
-def test_runs_list_and_show(demo_run, archive_dir) -> None:
+def test_runs_list_and_show(demo_run) -> None:
+    """On a local folder: the run's working copy is one (its S3 copy: the audit tests)."""
     _, run_dir, _ = demo_run
-    listing = run("runs", "--archive-dir", str(archive_dir), "list")
+    listing = run("runs", "--archive-dir", str(run_dir.parent), "list")
     assert run_dir.name in listing.stdout
-    shown = run("runs", "--archive-dir", str(archive_dir), "show", run_dir.name[-20:])
+    shown = run("runs", "--archive-dir", str(run_dir.parent), "show", run_dir.name[-20:])
     assert shown.returncode == 0 and "all file hashes match" in shown.stdout
 
 
