@@ -49,7 +49,7 @@ lint: setup
 	$(BIN)/lint-imports
 
 test: setup lint
-	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider --durations=25
 
 # JupyterLab with the sandbox up and its environment set; interactive runs go to runs/.
 lab: setup
