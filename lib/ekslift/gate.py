@@ -45,6 +45,9 @@ class Finding(BaseModel):
     role: Literal["blue", "green", "in-place", "management"] | None = None
     obj: str | None = Field(default=None, description="kind/namespace/name or AWS resource")
     action: str = Field(default="", description="what the operator should do about it")
+    share: int | None = Field(
+        default=None, description="the share of green a cutover-readiness finding is about"
+    )
 
 
 class AppliedWaiver(BaseModel):
@@ -102,7 +105,7 @@ class StepResult(BaseModel):
 
 
 def _waiver_for(finding: Finding, waivers: list[Waiver], today: date) -> Waiver | None:
-    return next((w for w in waivers if w.matches(finding.id, today)), None)
+    return next((w for w in waivers if w.matches(finding.id, today, share=finding.share)), None)
 
 
 def judge(

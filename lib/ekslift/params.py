@@ -582,9 +582,20 @@ class Waiver(_Strict):
     reason: str = Field(min_length=10)
     accepted_by: str = Field(min_length=2)
     expires: date | None = None
+    shares: list[Annotated[int, Field(ge=1, le=100)]] | None = Field(
+        default=None,
+        min_length=1,
+        description="only for cutover readiness checked at these shares of green: a "
+        "capacity shortfall accepted at 100 % because its fix lands before that step is "
+        "no licence for the same shortfall at 25 %",
+    )
 
-    def matches(self, finding_id: str, today: date) -> bool:
+    def matches(self, finding_id: str, today: date, *, share: int | None) -> bool:
+        """`share` is the share of green the finding was checked at (None: not a share
+        check); a waiver scoped to shares never covers a finding outside them."""
         if self.expires is not None and today > self.expires:
+            return False
+        if self.shares is not None and share not in self.shares:
             return False
         return fnmatch.fnmatchcase(finding_id, self.id)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ekslift.gate import Finding, GateFailed, enforce, judge, read_result, write_result
-from ekslift.params import parse_params
+from ekslift.params import ParamsError, parse_params
 from tests.core.test_params import VALID
 
 
@@ -52,6 +52,30 @@ def test_expired_waiver_no_longer_applies() -> None:
     )
     assert judge("s", [finding("inv-a")], params, today=date(2026, 1, 31)).verdict == "warn"
     assert judge("s", [finding("inv-a")], params, today=date(2026, 2, 1)).verdict == "fail"
+
+
+def test_a_waiver_scoped_to_a_share_covers_only_that_share() -> None:
+    """A capacity shortfall accepted at 100 % (its fix lands before that step) is still a
+    blocker when readiness finds it at 25 %, and for a finding checked at no share."""
+    params = params_with(
+        [
+            {
+                "id": "readiness/*/capacity/*",
+                "reason": "min replicas raised in PR 486 before 100 %",
+                "accepted_by": "sre",
+                "shares": [100],
+            }
+        ]
+    )
+    fid = "readiness/us-east-1/capacity/photos/api"
+
+    def at(share: int | None) -> str:
+        shortfall = Finding(id=fid, severity="blocker", title="short", share=share)
+        return judge("s", [shortfall], params).verdict
+
+    assert (at(100), at(25), at(None)) == ("warn", "fail", "fail")
+    with pytest.raises(ParamsError, match=r"waivers\[0\]\.shares\[0\]: Input should be greater"):
+        params_with([{"id": "abc", "reason": "r" * 10, "accepted_by": "sre", "shares": [0]}])
 
 
 def test_duplicate_ids_are_refused() -> None:

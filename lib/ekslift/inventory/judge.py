@@ -52,7 +52,7 @@ class _Placed:
 
 
 def _finding(
-    where: EstateCluster, rule: str, obj: str, severity: Severity, title: str, **kw: str
+    where: EstateCluster, rule: str, obj: str, severity: Severity, title: str, *, action: str
 ) -> Finding:
     if where.role == "blue" and severity != "info":
         if rule in _BLUE_RULES_THAT_WARN:
@@ -68,7 +68,7 @@ def _finding(
         cluster=where.cluster,
         role=where.role,
         obj=obj,
-        **kw,
+        action=action,
     )
 
 

@@ -329,4 +329,4 @@ def verify_plans(params: UpgradeParams, region: str, share: int) -> list[Finding
         )
         for item in facts.unreachable
     ]
-    return [f for row in rows if (f := row.finding()) is not None]
+    return [f for row in rows if (f := row.finding(share)) is not None]

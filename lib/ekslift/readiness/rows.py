@@ -43,7 +43,8 @@ class CheckRow:
     def finding_id(self) -> str:
         return f"readiness/{self.region}/{self.check}/{self.obj}"
 
-    def finding(self) -> Finding | None:
+    def finding(self, share: int) -> Finding | None:
+        """At `share`: the share of green the check judged (waivers may be scoped to it)."""
         if self.status == "ok":
             return None
         title = f"{self.check} {self.obj}: {self.observed}"
@@ -55,6 +56,7 @@ class CheckRow:
             role=self.role,
             obj=self.obj,
             action=self.action,
+            share=share,
         )
 
 
@@ -84,7 +86,7 @@ class ReadinessReport:
 
     @property
     def findings(self) -> list[Finding]:
-        return [f for row in self.rows if (f := row.finding()) is not None]
+        return [f for row in self.rows if (f := row.finding(self.share)) is not None]
 
     @property
     def ready(self) -> bool:
