@@ -86,6 +86,15 @@ def load_policy(name: str) -> Policy:
     return Policy(name, tuple(actions["Allow"]), tuple(actions["Deny"]))
 
 
+def outside_policy(records: list[dict[str, Any]], step: str) -> list[str]:
+    """The actions of the recorded AWS requests made as `step` that docs/iam/<step>.json
+    does not allow (requests of other steps, and not of ekslift, are someone else's)."""
+    policy = load_policy(step)
+    made = {a for r in records if step_of(r["user_agent"]) == step for a in aws_actions_of(r)}
+    assert made, f"no request was made as {step}: the check would prove nothing"
+    return sorted(a for a in made if not policy.allows(a))
+
+
 def _matches(patterns: list[str], value: str) -> bool:
     return any(p == "*" or p == value for p in patterns)
 

@@ -34,6 +34,7 @@ def test_writers_write_only_what_the_design_says() -> None:
     }
     # Weights back to blue, and the smoke header rule gone if it fired during the smoke stage.
     assert writes["04-rollback"] == [
+        "dynamodb:PutItem",  # the fence that stops a dead shifter's writes, and the record
         "elasticloadbalancing:DeleteRule",
         "elasticloadbalancing:ModifyListener",
         "elasticloadbalancing:ModifyRule",

@@ -11,19 +11,24 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ekslift import aws
 from ekslift.guard.handler import handler
 from ekslift.guard.reconcile import guard_pass
 from ekslift.traffic.apply import apply_shift
 from ekslift.traffic.checks import guard_problems
 from ekslift.traffic.lease import LeaseHeld, LeaseTable
 from ekslift.traffic.watch import alarm_prefix, composite_name, region_alarms
+from ekslift.useragent import STEP_ENV
 from ekslift_sandbox import seed
+from tests.core.demo import sandbox_requests
+from tests.core.iam import outside_policy
 from tests.sandbox.conftest import aws_sandbox  # noqa: F401 (a fixture)
 from tests.traffic.conftest import REGION, REPLAY, REPLAY_GUARD, Estate, seed_estate
 
@@ -75,6 +80,21 @@ def soaking(
     child.wait()
 
 
+@contextmanager
+def acting_as(role: str, estate: Estate, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The block's AWS calls are made as `role` (what `EKSLIFT_STEP` names in the user
+    agent) and held to its policy in docs/iam/: the guard and the rollback function run
+    under roles of their own, allowed only what those documents say."""
+    sandbox_requests(estate.url, "DELETE")
+    monkeypatch.setenv(STEP_ENV, role)
+    aws.clear_cache()
+    yield
+    monkeypatch.delenv(STEP_ENV)
+    aws.clear_cache()
+    records = sandbox_requests(estate.url)["items"]
+    assert outside_policy(records, role) == [], f"calls outside docs/iam/{role}.json"
+
+
 def _events(estate: Estate) -> list[dict[str, Any]]:
     return _table(estate).events()
 
@@ -106,13 +126,14 @@ def _set_alarm(estate: Estate, name: str) -> None:
     cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test")
 
 
-def test_an_alarm_mid_soak_the_guard_rolls_back_at_once(soaking) -> None:
+def test_an_alarm_mid_soak_the_guard_rolls_back_at_once(soaking, monkeypatch) -> None:
     estate, child = soaking
     child.send_signal(signal.SIGSTOP)  # the shifter cannot see it: the guard must
     errors = f"{alarm_prefix(estate.params.name, REGION)}green-5xx"
     assert errors in region_alarms(estate.params, REGION)
     _set_alarm(estate, errors)
-    report = guard_pass(estate.params, "guard")[0]
+    with acting_as("04-guard", estate, monkeypatch):
+        report = guard_pass(estate.params, "guard")[0]
     assert report.action == "rolled-back" and errors in report.reason
     assert estate.green_shares() == {0}
 
@@ -140,9 +161,11 @@ def test_an_alarm_mid_soak_the_rollback_function_rolls_back(soaking, monkeypatch
             "configuration": {"alarmRule": alarm["AlarmRule"]},
         },
     }
-    assert handler({**event, "alarmData": {"state": {"value": "OK"}}}, None)["action"] == "none"
-    assert estate.green_shares() == {5}
-    answer = handler(event, None)
+    with acting_as("04-rollback", estate, monkeypatch):
+        ok = handler({**event, "alarmData": {"state": {"value": "OK"}}}, None)
+        assert ok["action"] == "none"
+        assert estate.green_shares() == {5}
+        answer = handler(event, None)
     assert answer == {
         "action": "rolled-back",
         "region": REGION,
