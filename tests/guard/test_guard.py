@@ -6,6 +6,7 @@ production; the guard's passes are driven by the test instead of a CronJob's sch
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from ekslift.guard.handler import handler
 from ekslift.guard.reconcile import guard_pass
 from ekslift.traffic.apply import apply_shift
 from ekslift.traffic.checks import guard_problems
+from ekslift.traffic.cli import lease_of
 from ekslift.traffic.lease import LeaseHeld, LeaseTable
 from ekslift.traffic.watch import alarm_prefix, composite_name, region_alarms
 from ekslift.useragent import STEP_ENV
@@ -105,8 +107,12 @@ def test_kill_9_never_resumed_the_guard_alone_rolls_back(soaking) -> None:
     child.wait()
     assert guard_pass(estate.params, "guard")[0].action == "none", "a live lease is left alone"
     assert estate.green_shares() == {5}
+    # `shift status` tells the operator who holds the region, and then that nobody does.
+    assert re.fullmatch(r"held by .* \d+ s left", lease_of(estate.params, REGION))
     _wait_for(lambda: _lease_expired(estate))
+    assert "nobody renews it, the guard rolls" in lease_of(estate.params, REGION)
     report = guard_pass(estate.params, "guard")[0]
+    assert lease_of(estate.params, REGION).startswith("taken by guard")
     assert report.action == "rolled-back" and "expired" in report.reason
     assert estate.green_shares() == {0}
     lease, _ = _table(estate).read()

@@ -81,6 +81,20 @@ class LeaseItem:
     def describe(self) -> str:
         return f"{self.holder} (run {self.run_id}, until {iso(self.expires_at)} UTC)"
 
+    def summary(self, now: float) -> str:
+        """What an operator attaching to a shift needs to know of the lease: who writes,
+        for how long yet, or why nobody does (an expired lease is the guard's to act on)."""
+        if self.status == "held" and self.live(now):
+            return f"held by {self.describe()}, {self.expires_at - now:.0f} s left"
+        if self.status == "held":
+            return (
+                f"expired {now - self.expires_at:.0f} s ago, held by {self.describe()}: "
+                "nobody renews it, the guard rolls the region back"
+            )
+        return f"{self.status} by {self.holder} (run {self.run_id})" + (
+            f": {self.reason}" if self.reason else ""
+        )
+
 
 class LeaseTable:
     """The lease table of one region."""
