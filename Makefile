@@ -49,7 +49,8 @@ lint: setup
 	$(BIN)/lint-imports
 
 test: setup lint
-	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider --durations=25
+	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider --durations=25 \
+	  -n auto --maxprocesses 4 --dist loadscope
 
 # JupyterLab with the sandbox up and its environment set; interactive runs go to runs/.
 lab: setup

@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,6 +100,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "tests that use the sandbox must be marked @pytest.mark.sandbox: "
             + ", ".join(unmarked[:10])
         )
+
+
+# Files whose tests share one expensive session fixture (the full demo run archived to S3).
+_SHARED_SCOPES = {
+    "tests/core/test_demo_run.py": "demo-on-s3",
+    "tests/core/test_audit_run.py": "demo-on-s3",
+}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test` runs the suite on parallel workers (pytest-xdist), each with a sandbox of
+    its own. A file stays whole on one worker, since its module fixtures seed estates and its
+    notebook cells share one kernel; the files that share the session's demo run stay
+    together, so it runs once. (xdist's own `loadgroup` marks do not reach pytest 9's node
+    ids, hence a scheduler.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return _SHARED_SCOPES.get(path, path)
+
+    return ByFile(config, log)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
