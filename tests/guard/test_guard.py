@@ -24,8 +24,7 @@ from ekslift.guard.handler import handler
 from ekslift.guard.reconcile import guard_pass
 from ekslift.traffic.apply import apply_shift
 from ekslift.traffic.checks import guard_problems
-from ekslift.traffic.cli import lease_of
-from ekslift.traffic.lease import LeaseHeld, LeaseTable
+from ekslift.traffic.lease import LeaseHeld, LeaseTable, lease_of
 from ekslift.traffic.watch import alarm_prefix, composite_name, region_alarms
 from ekslift.useragent import STEP_ENV
 from ekslift_sandbox import seed

@@ -27,7 +27,7 @@ from ekslift.traffic import process
 from ekslift.traffic.actions import alb_of
 from ekslift.traffic.apply import apply_shift, artefacts_dir, operator_identity, state_log
 from ekslift.traffic.approval import approval_location, write_approval
-from ekslift.traffic.lease import LeaseTable
+from ekslift.traffic.lease import lease_of
 from ekslift.traffic.plan import make_plan, region_order
 from ekslift.traffic.present import plan_text
 from ekslift.traffic.retire import plan_retire, retire
@@ -131,16 +131,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     console.print(f"shift process: {'running, pid ' + str(pid) if pid else 'not running'}")
     console.print("back to 100 % blue by hand:\n  " + "\n  ".join(calls), markup=False)
     return EXIT_PASS
-
-
-def lease_of(params: UpgradeParams, region: str) -> str:
-    """The region's lease as DynamoDB holds it now (the state file cannot say whether the
-    process that wrote it still holds the region)."""
-    guard = params.shift.guard
-    if guard is None:
-        return "no guard configured (no lease)"
-    lease, now = LeaseTable(region, guard.table, params.aws.profile).read()
-    return "never leased" if lease is None else lease.summary(now)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:

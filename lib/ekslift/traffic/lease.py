@@ -31,6 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ekslift import aws
 from ekslift.errors import AwsError, EksliftError, InputError
+from ekslift.params import UpgradeParams
 from ekslift.traffic.state import Kind, Record
 
 log = logging.getLogger(__name__)
@@ -327,3 +328,13 @@ class Lease:
         )
         if self.table.swap(self.item, released) is None:
             log.warning("%s: the lease was no longer ours to release", self.table.region)
+
+
+def lease_of(params: UpgradeParams, region: str) -> str:
+    """The region's lease as DynamoDB holds it now (the state file cannot say whether the
+    process that wrote it still holds the region)."""
+    guard = params.shift.guard
+    if guard is None:
+        return "no guard configured (no lease)"
+    lease, now = LeaseTable(region, guard.table, params.aws.profile).read()
+    return "never leased" if lease is None else lease.summary(now)
