@@ -182,6 +182,7 @@ def test_a_log_file_delivered_twice_and_a_malformed_one_change_nothing(target, s
     start, end, _ = sent
     backend = AccessLogBackend(AccessLogSettings(settle_minutes=2), JUDGE)
     before = backend.window(target, start, end, [WeightChange(start, 0.0)])
+    repeated_by_the_alb = _duplicates(backend.notes[-1])
     bucket, prefix = backend.location(target)
     s3 = aws.client("s3", REGION)
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]]
@@ -200,11 +201,16 @@ def test_a_log_file_delivered_twice_and_a_malformed_one_change_nothing(target, s
     assert after.blue.errors["target_5xx"].tolist() == before.blue.errors["target_5xx"].tolist()
     note = backend.notes[-1]
     assert "1 malformed" in note and f"{broken}:1: 3 fields" in note
-    duplicates = int(note.split(" duplicate")[0].rsplit(" ", 1)[1])
     # The whole repeated file, not counted twice (as many entries as the generator wrote
-    # in those 5 minutes: fewer on a loaded machine, so counted, not assumed).
+    # in those 5 minutes: fewer on a loaded machine, so counted, not assumed), on top of
+    # the few entries the generator repeats in the next file, as an ALB may.
     repeated = gzip.decompress(s3.get_object(Bucket=bucket, Key=original)["Body"].read())
-    assert duplicates == len(repeated.splitlines()) > 0
+    assert _duplicates(note) - repeated_by_the_alb == len(repeated.splitlines()) > 0
+
+
+def _duplicates(note: str) -> int:
+    """The duplicate entries a read's note says it dropped."""
+    return int(note.split(" duplicate")[0].rsplit(" ", 1)[1])
 
 
 def test_the_generator_follows_a_weight_change(target) -> None:
