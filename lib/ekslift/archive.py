@@ -266,6 +266,16 @@ def read_manifest(store: ArchiveStore, run_id: str) -> Manifest:
     return Manifest.model_validate_json(data)
 
 
+def archived_elsewhere(manifest: Manifest, store: ArchiveStore, run_id: str) -> str | None:
+    """Where the run was archived, when `store` holds a copy of it rather than the archive.
+
+    Said to the operator with every verify of a copy: a clean result there proves the files
+    match their hashes, not that the archive's versions and Object Lock are intact."""
+    if manifest.storage is None or manifest.storage.location == store.run_url(run_id):
+        return None
+    return manifest.storage.location
+
+
 def verify_run(store: ArchiveStore, run_id: str) -> list[Problem]:
     """Files modified, missing or added since the manifest was written; where the store
     keeps versions and retention, objects overwritten after they were archived and objects
@@ -279,7 +289,7 @@ def verify_run(store: ArchiveStore, run_id: str) -> list[Problem]:
     here = Protection(location=store.run_url(run_id))
     storage = manifest.storage or here
     problems = []
-    if storage.location != here.location:
+    if archived_elsewhere(manifest, store, run_id):
         if any(stored.version_id for stored in listing.values()):
             # A versioned store is an archive, not a copy: a run that names another home
             # was moved there or had its manifest rewritten.
