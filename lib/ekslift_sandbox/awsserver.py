@@ -10,9 +10,9 @@ sandbox-only code path. Three things are added to plain ``ThreadedMotoServer``:
   ``POST /_sandbox/faults`` with ``{"operation": "DescribeCluster", "status": 400,
   "code": "ThrottlingException", "times": 2}``; ``GET`` lists armed faults,
   ``DELETE`` disarms all;
-* a request log (``requestlog``): every AWS request with its operation, user agent and
-  access key, at ``GET /_sandbox/requests`` (``DELETE`` clears it), so tests can check
-  the calls of each step (named in the user agent) against its IAM policy;
+* a request log (``requestlog``): every AWS request with its operation, the ARNs it acted
+  on, user agent and access key, at ``GET /_sandbox/requests`` (``DELETE`` clears it), so
+  tests can check the calls of each step (named in the user agent) against its IAM policy;
 * ``POST /moto-api/reset`` also clears the added state and the armed faults.
 
 The hook and the reset are a WSGI middleware in front of moto's dispatcher. moto builds
@@ -44,6 +44,7 @@ from moto.server import ThreadedMotoServer
 
 from ekslift_sandbox import cloudwatch_extra, eks_extra, podidentity_extra, quotas_extra
 from ekslift_sandbox.requestlog import REQUESTS_PATH, RequestLog, since_of
+from ekslift_sandbox.requestresources import resources_of
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +306,7 @@ class SandboxMiddleware:
             service=service,
             operation=operation,
             access_key=_access_key(environ),
+            resources=resources_of(service, environ, functools.partial(_read_body, environ)),
         )
         if self.faults.armed():
             fault = self.faults.take(service, operation) if operation else None

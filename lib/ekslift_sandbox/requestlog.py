@@ -2,8 +2,9 @@
 
 Steps run in notebook kernels, separate processes, so what they call cannot be observed
 in-process; the servers see every request instead. Each record keeps what an audit log
-(CloudTrail, the Kubernetes audit log) keeps: the operation or verb and path, the user
-agent (ekslift puts the calling step there: `ekslift-step/<step>`) and the access key.
+(CloudTrail, the Kubernetes audit log) keeps: the operation or verb and path, the ARNs it
+acted on (`requestresources`), the user agent (ekslift puts the calling step there:
+`ekslift-step/<step>`) and the access key.
 
 Served at `GET /_sandbox/requests` by the AWS server and every fake Kubernetes API server
 (`?since=<seq>` for records after a sequence number), cleared with `DELETE`.
@@ -32,6 +33,7 @@ class RequestRecord:
     service: str | None = None
     operation: str | None = None
     access_key: str | None = None
+    resources: tuple[str, ...] = ()
 
 
 class RequestLog:

@@ -1,12 +1,16 @@
 """The documented permissions (docs/iam/) as data a test can hold recorded requests to.
 
-Actions only, not resources: the sandbox has one account and placeholder ARNs would match
-nothing; the step-4 write statements are scoped by resource in the documents themselves.
+Actions and resources: the sandbox records the ARNs each request acted on, and a test says
+what the documents' `<PLACEHOLDERS>` (account, ALB name, forward set) stand for in the
+sandbox. A Resource line whose placeholder the test leaves unsaid fails the test rather
+than matching anything.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -18,6 +22,7 @@ import yaml
 from ekslift.useragent import STEP_PREFIX
 
 IAM_DIR = Path(__file__).resolve().parents[2] / "docs" / "iam"
+_PLACEHOLDER = re.compile(r"<([A-Z_]+)>")
 _READ_VERBS = ("Describe", "List", "Get", "Head", "BatchGet", "Lookup", "Decrypt")
 _IAM_PREFIX = {"elbv2": "elasticloadbalancing", "monitoring": "cloudwatch"}
 # S3 operations whose IAM action is not `s3:<operation>`.
@@ -57,17 +62,70 @@ def is_read(action: str) -> bool:
     return action.partition(":")[2].startswith(_READ_VERBS)
 
 
+Placeholders = Mapping[str, str | Sequence[str]]
+
+
+class UnresolvedPlaceholder(AssertionError):
+    """A Resource line names a placeholder the test did not say the value of."""
+
+
+@dataclass(frozen=True)
+class Statement:
+    sid: str
+    effect: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+
+    def covers(self, action: str) -> bool:
+        return any(fnmatchcase(action.lower(), p.lower()) for p in self.actions)
+
+    def covers_resource(self, resource: str, placeholders: Placeholders) -> bool:
+        return any(fnmatchcase(resource, p) for p in self._patterns(placeholders))
+
+    def _patterns(self, placeholders: Placeholders) -> list[str]:
+        """The Resource lines with each `<PLACEHOLDER>` put in for every value given."""
+        patterns = list(self.resources)
+        while any(_PLACEHOLDER.search(p) for p in patterns):
+            expanded = []
+            for pattern in patterns:
+                match = _PLACEHOLDER.search(pattern)
+                if match is None:
+                    expanded.append(pattern)
+                    continue
+                if match.group(1) not in placeholders:
+                    raise UnresolvedPlaceholder(
+                        f"statement {self.sid} names {match.group(0)}: say what it stands for"
+                    )
+                values = placeholders[match.group(1)]
+                for value in [values] if isinstance(values, str) else values:
+                    expanded.append(pattern[: match.start()] + value + pattern[match.end() :])
+            patterns = expanded
+        return patterns
+
+
 @dataclass(frozen=True)
 class Policy:
     name: str
-    allowed: tuple[str, ...]
-    denied: tuple[str, ...]
+    statements: tuple[Statement, ...]
 
-    def allows(self, action: str) -> bool:
-        def match(patterns: tuple[str, ...]) -> bool:
-            return any(fnmatchcase(action.lower(), p.lower()) for p in patterns)
+    def allows(
+        self, action: str, resource: str | None = None, placeholders: Placeholders | None = None
+    ) -> bool:
+        """IAM's decision for one action, on one resource when given (an explicit Deny
+        wins; `placeholders` are the values of the documents' `<PLACEHOLDERS>`)."""
 
-        return match(self.allowed) and not match(self.denied)
+        def applies(statement: Statement) -> bool:
+            if not statement.covers(action):
+                return False
+            return resource is None or statement.covers_resource(resource, placeholders or {})
+
+        allowed = any(applies(s) for s in self.statements if s.effect == "Allow")
+        return allowed and not any(applies(s) for s in self.statements if s.effect == "Deny")
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        """Every action an Allow statement names."""
+        return tuple(a for s in self.statements if s.effect == "Allow" for a in s.actions)
 
     def read_only(self) -> bool:
         return all(is_read(action) for action in self.allowed)
@@ -77,22 +135,54 @@ class Policy:
         return is_read(action)
 
 
+def _listed(value: str | list[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 def load_policy(name: str) -> Policy:
     document = json.loads((IAM_DIR / f"{name}.json").read_text())
-    actions: dict[str, list[str]] = {"Allow": [], "Deny": []}
-    for statement in document["Statement"]:
-        action = statement["Action"]
-        actions[statement["Effect"]] += [action] if isinstance(action, str) else action
-    return Policy(name, tuple(actions["Allow"]), tuple(actions["Deny"]))
+    statements = tuple(
+        Statement(
+            statement.get("Sid", f"#{number}"),
+            statement["Effect"],
+            _listed(statement["Action"]),
+            _listed(statement["Resource"]),
+        )
+        for number, statement in enumerate(document["Statement"])
+    )
+    return Policy(name, statements)
 
 
-def outside_policy(records: list[dict[str, Any]], step: str) -> list[str]:
-    """The actions of the recorded AWS requests made as `step` that docs/iam/<step>.json
-    does not allow (requests of other steps, and not of ekslift, are someone else's)."""
-    policy = load_policy(step)
-    made = {a for r in records if step_of(r["user_agent"]) == step for a in aws_actions_of(r)}
-    assert made, f"no request was made as {step}: the check would prove nothing"
-    return sorted(a for a in made if not policy.allows(a))
+def alb_name(arn: str) -> str:
+    """The load balancer's name in its ARN or one of its listeners' or rules' ARNs
+    (`…:listener/app/<name>/<lb id>/<listener id>`)."""
+    return arn.split(":")[5].split("/")[2]
+
+
+def outside_policy(
+    records: list[dict[str, Any]],
+    step: str,
+    placeholders: Placeholders | None = None,
+    *,
+    policy_name: str | None = None,
+) -> list[str]:
+    """The recorded AWS requests made as `step` that its policy (docs/iam/<step>.json
+    unless named) does not allow: each action, and each resource the request acted on
+    (requests of other steps, and not of ekslift, are someone else's). `placeholders`
+    says what the documents' `<PLACEHOLDERS>` stand for in the sandbox."""
+    policy = load_policy(policy_name or step)
+    mine = [r for r in records if step_of(r["user_agent"]) == step]
+    assert mine, f"no request was made as {step}: the check would prove nothing"
+    outside = set()
+    for record in mine:
+        for action in aws_actions_of(record):
+            if not policy.allows(action):
+                outside.add(action)
+                continue
+            for resource in record.get("resources") or ():
+                if not policy.allows(action, resource, placeholders):
+                    outside.add(f"{action} on {resource}")
+    return sorted(outside)
 
 
 def _matches(patterns: list[str], value: str) -> bool:

@@ -14,8 +14,10 @@ import boto3
 import pytest
 
 from ekslift import archive
+from ekslift.params import load_params
 from ekslift.stores import open_store
 from ekslift.stores.base import DOCUMENTS
+from ekslift_sandbox import seed
 from ekslift_sandbox.scenario import (
     ARGOCD_TOKEN_SENTINEL,
     HELM_VALUE_SENTINEL,
@@ -24,8 +26,10 @@ from ekslift_sandbox.scenario import (
 from tests.core.demo import EKSLIFT, DemoOnS3, run
 from tests.core.iam import (
     ClusterRole,
+    alb_name,
     aws_actions_of,
     load_policy,
+    outside_policy,
     step_of,
 )
 
@@ -96,6 +100,26 @@ def test_a_changed_byte_in_s3_fails_verify_naming_the_notebook(s3_run) -> None:
     assert hashlib.sha256(bytes(body)).hexdigest()  # the edit really changed the content
 
 
+def _demo_placeholders(archive_url: str) -> dict[str, str | list[str]]:
+    """What docs/iam's `<PLACEHOLDERS>` stand for in the demo: its ALBs, lease table and
+    upgrade name, and the sandbox's archive bucket and prefix."""
+    params = load_params("params/demo.yaml")
+    bucket, _, prefix = archive_url.removeprefix("s3://").partition("/")
+    assert params.shift.guard is not None
+    return {
+        "ACCOUNT_ID": seed.ACCOUNT,
+        "ALB_NAME": [
+            alb_name(region.traffic.alb.listener_arn)
+            for region in params.regions
+            if region.traffic is not None and region.traffic.alb is not None
+        ],
+        "LEASE_TABLE": params.shift.guard.table,
+        "UPGRADE_NAME": params.name,
+        "ARCHIVE_BUCKET": bucket,
+        "PREFIX": prefix,
+    }
+
+
 def test_aws_calls_of_each_step_match_its_policy(s3_run) -> None:
     by_step: dict[str, set[str]] = {}
     for record in s3_run["aws"]:
@@ -104,12 +128,18 @@ def test_aws_calls_of_each_step_match_its_policy(s3_run) -> None:
             by_step.setdefault(step, set()).update(aws_actions_of(record))
     # Step 3 reads charts and clusters, not AWS.
     assert set(READING_STEPS) - {"03-chart-diff"} <= by_step.keys(), by_step.keys()
+    # Writes are held to the resources their policy names, not only to the action: the
+    # runner archives objects, step 4 writes weights.
+    wrote = {(step_of(r["user_agent"]), r["operation"]) for r in s3_run["aws"] if r["resources"]}
+    assert {("-", "PutObject"), ("04-traffic-shift", "ModifyListener")} <= wrote, wrote
+    placeholders = _demo_placeholders(s3_run["url"])
     outside: dict[str, list[str]] = {}
     for step, actions in by_step.items():
-        policy = load_policy("runner-archive" if step == "-" else step)
-        if beyond := sorted(a for a in actions if not policy.allows(a)):
+        name = "runner-archive" if step == "-" else step
+        if beyond := outside_policy(s3_run["aws"], step, placeholders, policy_name=name):
             outside[step] = beyond
         if step in READING_STEPS:
+            policy = load_policy(step)
             assert policy.read_only(), f"the policy of reading step {step} allows writes"
             writes = sorted(a for a in actions if not policy.is_read(a))
             assert not writes, f"reading step {step} made mutating calls: {writes}"
@@ -211,6 +241,20 @@ def test_resume_from_s3_downloads_the_run_and_archives_the_rest(sandbox, tmp_pat
     # its manifest are the archive's); a copy in a versioned store under another prefix is
     # named as moved, not verified as if it were the archive.
     assert archive.verify(tmp_path / "elsewhere" / run_id) == []
+    copy = subprocess.run(
+        [EKSLIFT, "runs", "verify", str(tmp_path / "elsewhere" / run_id)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert copy.returncode == 0, copy.stdout + copy.stderr
+    assert f"a copy of {run_url}: only its file hashes were checked" in " ".join(
+        copy.stdout.split()
+    ), copy.stdout
+    original = subprocess.run(
+        [EKSLIFT, "runs", "verify", run_url], capture_output=True, text=True, timeout=120
+    )
+    assert original.returncode == 0 and "a copy of" not in original.stdout, original.stdout
     s3 = boto3.client("s3", region_name="us-east-1")
     bucket, prefix = url.removeprefix("s3://").split("/", 1)
     for key in store.listing(run_id):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.core.iam import IAM_DIR, ClusterRole, load_policy
+from tests.core.iam import IAM_DIR, ClusterRole, UnresolvedPlaceholder, load_policy, outside_policy
 
 READING = ["01-inventory", "02-api-scan", "03-chart-diff", "05-metrics-review", "runs-reader"]
 WRITING = ["04-traffic-shift", "04-guard", "04-rollback", "runner-archive"]
@@ -53,3 +53,56 @@ def test_clusterrole_reads_only() -> None:
     assert role.allows("GET", "/apis/")
     assert not role.allows("DELETE", "/api/v1/namespaces/photos/pods/x")
     assert not role.allows("GET", "/api/v1/pods?watch=true")
+
+
+_LISTENER = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/photos/aa/bb"
+_OTHER = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/billing/cc/dd"
+_RULE = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/photos/aa/bb/ee"
+
+
+def _write(operation: str, resource: str, step: str = "04-rollback") -> dict[str, object]:
+    return {
+        "service": "elbv2",
+        "operation": operation,
+        "user_agent": f"Boto3 ekslift/1 ekslift-step/{step}",
+        "resources": [resource],
+    }
+
+
+def test_resource_checks_hold_writes_to_the_named_arns() -> None:
+    """The rollback function may write the forward set only, and delete rules of the smoke
+    listener only: another ALB's listener, or an ARN nobody listed, is outside."""
+    placeholders = {
+        "ACCOUNT_ID": "123456789012",
+        "REGION": "us-east-1",
+        "ALB_NAME": "photos",
+        "LB_ID": "aa",
+        "LISTENER_ID": "bb",
+        "FORWARD_ACTION_ARN": [_LISTENER, _RULE],
+    }
+    allowed = [_write("ModifyListener", _LISTENER), _write("ModifyRule", _RULE)]
+    assert outside_policy(allowed, "04-rollback", placeholders) == []
+    other_rule = _RULE.replace("/ee", "/ff")
+    records = [
+        *allowed,
+        _write("ModifyListener", _OTHER),
+        _write("ModifyRule", other_rule),
+        _write("DeleteRule", _RULE.replace("/bb/", "/zz/")),
+    ]
+    assert outside_policy(records, "04-rollback", placeholders) == [
+        f"elasticloadbalancing:DeleteRule on {_RULE.replace('/bb/', '/zz/')}",
+        f"elasticloadbalancing:ModifyListener on {_OTHER}",
+        f"elasticloadbalancing:ModifyRule on {other_rule}",
+    ]
+    # The shifter's policy names the ALB, not each ARN: any rule of photos, none of billing.
+    shifter = [_write("ModifyRule", other_rule, "04-traffic-shift")]
+    assert outside_policy(shifter, "04-traffic-shift", placeholders) == []
+    shifter.append(_write("ModifyListener", _OTHER, "04-traffic-shift"))
+    assert outside_policy(shifter, "04-traffic-shift", placeholders) == [
+        f"elasticloadbalancing:ModifyListener on {_OTHER}"
+    ]
+
+
+def test_an_unsaid_placeholder_fails_rather_than_matching_anything() -> None:
+    with pytest.raises(UnresolvedPlaceholder, match="FORWARD_ACTION_ARN"):
+        outside_policy([_write("ModifyListener", _LISTENER)], "04-rollback", {})

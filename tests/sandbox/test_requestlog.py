@@ -61,6 +61,50 @@ def test_aws_operations_are_logged_with_the_step(
     aws.clear_cache()
 
 
+def test_aws_requests_are_logged_with_the_arns_they_act_on(aws_sandbox: AwsSandbox) -> None:
+    """What IAM would evaluate each request's Resource against: ARNs as given (ELB, SNS),
+    names completed in the signed region and moto's account (DynamoDB, CloudWatch, KMS),
+    and S3's bucket or object from the path."""
+    region, account = "eu-west-1", "123456789012"
+    vpc = aws.client("ec2", region).create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    elb = aws.client("elbv2", region)
+    group = elb.create_target_group(Name="green", Protocol="HTTP", Port=80, VpcId=vpc)
+    group_arn = group["TargetGroups"][0]["TargetGroupArn"]
+    dynamodb = aws.client("dynamodb", region)
+    dynamodb.create_table(
+        TableName="ekslift-leases",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    s3 = aws.client("s3", "us-east-1")
+    s3.create_bucket(Bucket="resources-test")
+    _log(aws_sandbox.url, "DELETE")
+    elb.describe_target_health(TargetGroupArn=group_arn)
+    dynamodb.put_item(TableName="ekslift-leases", Item={"pk": {"S": "secret-free"}})
+    cloudwatch = aws.client("cloudwatch", region)
+    cloudwatch.delete_alarms(AlarmNames=["ekslift-a", "ekslift-b"])
+    s3.put_object(Bucket="resources-test", Key="run/a.txt", Body=b"x")
+    s3.list_objects_v2(Bucket="resources-test")
+    aws.client("eks", region).list_clusters()
+    items = _log(aws_sandbox.url)["items"]
+    assert [(i["operation"], i["resources"]) for i in items] == [
+        ("DescribeTargetHealth", [group_arn]),
+        ("PutItem", [f"arn:aws:dynamodb:{region}:{account}:table/ekslift-leases"]),
+        (
+            "DeleteAlarms",
+            [
+                f"arn:aws:cloudwatch:{region}:{account}:alarm:ekslift-a",
+                f"arn:aws:cloudwatch:{region}:{account}:alarm:ekslift-b",
+            ],
+        ),
+        ("PutObject", ["arn:aws:s3:::resources-test/run/a.txt"]),
+        ("ListObjectsV2", ["arn:aws:s3:::resources-test"]),
+        ("ListClusters", []),
+    ]
+    aws.clear_cache()
+
+
 def test_s3_store_archives_with_lock_and_reads_retention_back(
     aws_sandbox: AwsSandbox, tmp_path: Path
 ) -> None:

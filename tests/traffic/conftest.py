@@ -25,6 +25,7 @@ from ekslift.traffic.shift import Services, Shift, default_services
 from ekslift.traffic.state import StateLog
 from ekslift_sandbox import seed
 from ekslift_sandbox.awsserver import AwsSandbox
+from tests.core.iam import alb_name
 from tests.metrics.synthetic import Colour, window
 from tests.sandbox.conftest import aws_sandbox  # noqa: F401 (a fixture)
 
@@ -60,6 +61,25 @@ class Estate:
         rule = elb.describe_rules(RuleArns=[self.rule_arn])["Rules"][0]
         found[self.rule_arn] = _weights(rule["Actions"])
         return found
+
+    def iam_placeholders(self) -> dict[str, str | list[str]]:
+        """What docs/iam's `<PLACEHOLDERS>` stand for in this estate (tests/core/iam.py):
+        both ALBs of the forward set, the smoke listener's ids, the set's three ARNs."""
+        listeners = [self.alb["listener"], self.internal_listener]
+        # arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<lb>/<listener>
+        lb_id, listener_id = self.alb["listener"].split(":")[5].split("/")[3:5]
+        guard = self.params.shift.guard
+        assert guard is not None
+        return {
+            "ACCOUNT_ID": seed.ACCOUNT,
+            "REGION": REGION,
+            "ALB_NAME": [alb_name(arn) for arn in listeners],
+            "LB_ID": lb_id,
+            "LISTENER_ID": listener_id,
+            "FORWARD_ACTION_ARN": [*listeners, self.rule_arn],
+            "LEASE_TABLE": guard.table,
+            "UPGRADE_NAME": self.params.name,
+        }
 
     def green_shares(self) -> set[int]:
         return {
