@@ -28,6 +28,7 @@ from ekslift.traffic.lease import LeaseHeld, LeaseTable, lease_of
 from ekslift.traffic.watch import alarm_prefix, composite_name, region_alarms
 from ekslift.useragent import STEP_ENV
 from ekslift_sandbox import seed
+from ekslift_sandbox.awsserver import Fault
 from tests.core.demo import sandbox_requests
 from tests.core.iam import outside_policy
 from tests.sandbox.conftest import aws_sandbox  # noqa: F401 (a fixture)
@@ -184,6 +185,44 @@ def test_an_alarm_mid_soak_the_rollback_function_rolls_back(soaking, monkeypatch
     lease, _ = _table(estate).read()
     assert lease is not None and lease.status == "taken" and lease.holder.startswith("rollback")
     assert [e["to"] for e in _events(estate) if e["kind"] == "transition"] == [0]
+
+
+def test_alarms_a_finished_shift_left_behind_never_roll_it_back(
+    aws_sandbox,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The shift ends on 100 % green but cannot remove its alarms (DeleteAlarms fails past
+    botocore's retries): the composite that fires once nobody beats is a leftover. The
+    rollback function must not send the finished region back to blue; the guard's next
+    pass removes the alarms."""
+    estate = seed_estate(aws_sandbox.url, tmp_path, shift=REPLAY, guard=REPLAY_GUARD)
+    aws_sandbox.arm_fault(Fault(operation="DeleteAlarms", status=503, times=100))
+    try:
+        outcomes = apply_shift(estate.params, estate.params_path, estate.run_dir)
+    finally:
+        aws_sandbox.faults.clear()
+    assert [o.status for o in outcomes] == ["shifted"], outcomes
+    problems = [r.data.get("problem", "") for r in estate.state().records() if r.kind == "lease"]
+    assert any("alarms not removed" in p for p in problems), problems
+    composite = composite_name(estate.params.name, REGION)
+    alarm = region_alarms(estate.params, REGION)[composite]
+    _set_alarm(estate, composite)
+    monkeypatch.setenv("EKSLIFT_PARAMS", str(estate.params_path))
+    event = {
+        "source": "aws.cloudwatch",
+        "alarmArn": alarm["AlarmArn"],
+        "region": REGION,
+        "alarmData": {"alarmName": composite, "state": {"value": "ALARM", "reason": "test"}},
+    }
+    with acting_as("04-rollback", estate, monkeypatch):
+        answer = handler(event, None)
+    assert answer["action"] == "none" and "leftover" in answer["reason"], answer
+    assert estate.green_shares() == {100}, "the finished region stays on green"
+    with acting_as("04-guard", estate, monkeypatch):
+        report = guard_pass(estate.params, "guard")[0]
+    assert report.action == "alarms-removed" and estate.green_shares() == {100}
+    assert region_alarms(estate.params, REGION) == {}
 
 
 def test_a_second_apply_is_refused_naming_the_holder(soaking) -> None:

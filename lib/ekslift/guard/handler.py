@@ -4,9 +4,13 @@ CloudWatch invokes it with the alarm's state change (``source: aws.cloudwatch``,
 ``alarmArn``, ``region``, ``alarmData.state.value``). On ALARM it rolls the alarm's region
 back exactly as the guard does (:func:`ekslift.guard.reconcile.roll_back`: fence the lease,
 100 % blue on every forward action, each read back, recorded in the lease table); anything
-else is answered without a write. The parameters come with the function's package
-(``EKSLIFT_PARAMS``, a path, default ``params.yaml`` beside the code), as the CronJob gets
-them from its ConfigMap: the alarm says only which region.
+else is answered without a write. So is an alarm no shift holds the region for: alarms a
+finished shift failed to remove (its heartbeat's goes to ALARM as soon as nobody beats)
+would otherwise send a region that finished on green back to a blue being retired.
+
+The parameters come with the function's package (``EKSLIFT_PARAMS``, a path, default
+``params.yaml`` beside the code), as the CronJob gets them from its ConfigMap: the alarm
+says only which region.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 
 from ekslift import aws
 from ekslift.errors import InputError
-from ekslift.guard.reconcile import roll_back
+from ekslift.guard.reconcile import leftover_alarm, roll_back
 from ekslift.params import load_params
 
 log = logging.getLogger(__name__)
@@ -39,8 +43,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             f"the alarm {alarm_arn} is in {region_name}, which the function's parameters do not "
             f"shift (they name {', '.join(sorted(names))}); deploy it with the upgrade's params"
         )
-    function = getattr(context, "invoked_function_arn", "the rollback function")
     alarm = event["alarmData"].get("alarmName", alarm_arn)
+    leftover = leftover_alarm(params, params.region(region_name))
+    if leftover is not None:
+        log.warning("%s: %s not acted on: %s", region_name, alarm, leftover)
+        return {"action": "none", "region": region_name, "reason": leftover}
+    function = getattr(context, "invoked_function_arn", "the rollback function")
     reason = f"alarm {alarm} in ALARM: {state.get('reason', '')}"[:500]
     outcome = roll_back(params, params.region(region_name), reason, f"rollback function {function}")
     assert outcome is not None  # only a guard judging a lease stands down
