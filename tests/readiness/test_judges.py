@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from ekslift.params import parse_params
+from ekslift.readiness.capacity import rates
 from ekslift.readiness.check import judge, next_share
 from ekslift.readiness.models import (
     ForwardAction,
@@ -110,6 +111,22 @@ def test_history_without_the_cutover_hours_is_unknown_not_low() -> None:
     facts.history = TrafficHistory(300, {"blue": recent + other_hours, "green": []})
     found = failing(facts)
     assert "at these hours" in found["readiness/us-east-1/traffic-history/photos-blue"].observed
+
+
+def test_blue_rate_now_is_read_from_settled_periods_only() -> None:
+    """The period under way holds a fraction of its requests; averaged in, blue's replicas
+    would look slower and green's need larger than they are."""
+    history = TrafficHistory(
+        300,
+        {
+            "blue": [(NOW - timedelta(minutes=5 * i), 20.0 * 300) for i in range(1, 13)]
+            + [(NOW - timedelta(minutes=2), 20.0 * 120), (NOW - timedelta(days=1), 30.0 * 300)],
+            "green": [],
+        },
+    )
+    settled, _ = rates(history, NOW, timedelta(minutes=30), 7)
+    assert settled is not None and settled.blue_now == pytest.approx(20.0)
+    assert settled.peak == pytest.approx(30.0)
 
 
 def test_green_sized_for_five_percent_fails_at_fifty() -> None:

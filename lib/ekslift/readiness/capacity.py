@@ -21,6 +21,9 @@ from ekslift.readiness.models import Autoscaler, ClusterFacts, RegionFacts, Traf
 from ekslift.readiness.rows import CheckRow, Status
 
 NOW_WINDOW = timedelta(minutes=30)
+# CloudWatch publishes (and revises) a minute a few minutes late: the default of
+# metrics.cloudwatch.lag_minutes. Blue's rate now is read from periods that ended before.
+SETTLED = timedelta(minutes=3)
 SCALE_DOWN_OFF = "--scale-down-enabled=false"
 
 
@@ -45,9 +48,20 @@ def rates(
 ) -> tuple[Rates | None, str]:
     """The rates, or None and why they cannot be known."""
     period = history.period_seconds
-    blue_recent = [v for t, v in history.points["blue"] if now - NOW_WINDOW <= t < now]
+    # Whole periods only: the one under way (and one CloudWatch is still filling) holds a
+    # fraction of its requests, and averaging it in would make blue's replicas look slower
+    # than they are, and green's need larger.
+    settled = now - SETTLED
+    blue_recent = [
+        v
+        for t, v in history.points["blue"]
+        if settled - NOW_WINDOW <= t and t + timedelta(seconds=period) <= settled
+    ]
     if not blue_recent or sum(blue_recent) <= 0:
-        return None, "blue's target group has no RequestCount datapoints in the last 30 minutes"
+        return None, (
+            "blue's target group has no RequestCount datapoints in the 30 minutes before the "
+            "last 3 (CloudWatch's delay)"
+        )
     totals: dict[datetime, float] = {}
     colors: tuple[Color, ...] = ("blue", "green")
     for color in colors:
