@@ -32,7 +32,7 @@ _KMS_ALIAS = "arn:aws:kms:{region}:{account}:{name}"
 _MEMBER = re.compile(r"\.member\.\d+$")
 
 
-def signing_region(authorization: str) -> str:
+def _signing_region(authorization: str) -> str:
     """The region of a SigV4 credential scope (`Credential=key/date/region/service/...`)."""
     match = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", authorization)
     return match.group(1) if match else "us-east-1"
@@ -77,7 +77,7 @@ def resources_of(
     bodies, objects being archived, are not read)."""
     if service == "s3":
         return _s3_resources(environ.get("PATH_INFO", ""))
-    region = signing_region(environ.get("HTTP_AUTHORIZATION", ""))
+    region = _signing_region(environ.get("HTTP_AUTHORIZATION", ""))
     found: dict[str, None] = {}
     for key, value in _parameters(environ.get("CONTENT_TYPE", ""), read_body()):
         template = _NAMED.get((service or "", key))
