@@ -11,7 +11,9 @@ APIs -- then, in the same run and best of N:
 and checks that the fast scan's findings equal those derived from the full parse (and,
 line numbers included, those of the scanner's ``strict`` mode, which parses everything).
 
-Usage: ``.venv/bin/python bench/scan_throughput.py [--mb 32] [--repeat 3] [--target 1.32]``
+Usage: ``.venv/bin/python bench/scan_throughput.py [--mb 32] [--repeat 3] [--target 1.32]
+[--dense 0.5]`` (``--dense``: that share of the Deployments on a removed API, so the fast
+scan parses them in full: the dense case, beside the default sparse one)
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ def _labels(app: str, chart: str, indent: str) -> str:
     )
 
 
-def deployment(rng: random.Random, app: str, chart: str, ns: str) -> str:
+def deployment(
+    rng: random.Random, app: str, chart: str, ns: str, api_version: str = "apps/v1"
+) -> str:
     containers = []
     for c in range(rng.randint(1, 3)):
         env = "".join(
@@ -87,7 +91,7 @@ def deployment(rng: random.Random, app: str, chart: str, ns: str) -> str:
         )
     return f"""---
 # Source: {chart}/templates/deployment.yaml
-apiVersion: apps/v1
+apiVersion: {api_version}
 kind: Deployment
 metadata:
   name: {app}
@@ -296,9 +300,15 @@ spec: {{}}
 """
 
 
-def generate(total_mb: float, seed: int = 20240601) -> dict[str, bytes]:
-    """``{file name: bytes}`` of rendered charts, about ``total_mb`` megabytes in all."""
+def generate(total_mb: float, dense: float = 0.0, seed: int = 20240601) -> dict[str, bytes]:
+    """``{file name: bytes}`` of rendered charts, about ``total_mb`` megabytes in all.
+
+    ``dense`` is the share of apps whose Deployment, the largest document, is rendered on
+    a removed API (``apps/v1beta2``): the fast scan must parse each of those in full, the
+    case it was not tuned on. Drawn from a generator of its own, so the default corpus
+    (0.0: about 0.5 % of documents, all small, on removed APIs) stays byte for byte."""
     rng = random.Random(seed)
+    density = random.Random(seed + 1)
     files: dict[str, bytes] = {}
     size, index = 0, 0
     while size < total_mb * 1_000_000:
@@ -307,7 +317,8 @@ def generate(total_mb: float, seed: int = 20240601) -> dict[str, bytes]:
         parts = []
         for a in range(rng.randint(8, 16)):
             app = f"{_word(rng)}-{_word(rng)}-{a}"
-            parts.append(deployment(rng, app, chart, ns))
+            api = "apps/v1beta2" if density.random() < dense else "apps/v1"
+            parts.append(deployment(rng, app, chart, ns, api))
             parts.append(configmap(rng, app, chart, ns))
             parts.append(small_objects(rng, app, chart, ns))
             if rng.random() < 0.15:
@@ -351,11 +362,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mb", type=float, default=32.0, help="corpus size in MB (>= 30)")
     parser.add_argument("--repeat", type=int, default=3, help="best of N timings")
     parser.add_argument("--target", default="1.32", help="Kubernetes target version")
+    parser.add_argument(
+        "--dense",
+        type=float,
+        default=0.0,
+        help="share of Deployments on a removed API (0 to 1; the default corpus is sparse)",
+    )
     args = parser.parse_args(argv)
 
     facts = load_facts()
     targets = Targets(facts.parse_target(args.target))
-    files = generate(args.mb)
+    files = generate(args.mb, args.dense)
     total = sum(len(data) for data in files.values())
     documents = sum(data.count(b"\n---") + 1 for data in files.values())
     fast = ManifestScanner(facts, targets)
