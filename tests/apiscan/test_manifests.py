@@ -10,7 +10,12 @@ import pytest
 from packaging.version import Version
 
 from ekslift.apiscan.facts import Targets, load_facts
-from ekslift.apiscan.manifests import FileScanResult, ManifestScanner, ScanOptions
+from ekslift.apiscan.manifests import (
+    FileScanResult,
+    ManifestScanner,
+    ScanOptions,
+    _TolerantLoader,
+)
 
 PDB = "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: web\n"
 OK = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n"
@@ -215,3 +220,68 @@ def test_stdin() -> None:
 def test_stdin_too_large() -> None:
     result = scanner(max_size=10).scan_paths(["-"], stdin=io.BytesIO(PDB.encode()))
     assert "too large" in result.problems[0].message
+
+
+_REMOVED = """apiVersion: extensions/v1beta1
+kind: Deployment
+metadata: {name: web, namespace: photos}
+spec:
+  template:
+    spec:
+"""
+
+
+@pytest.mark.parametrize(
+    ("deep", "why"),
+    [
+        ("      replicas: !!int three\n", "invalid literal"),
+        ("      created: 2020-13-45\n", "month"),
+        ("      ? {a: 1}\n      : unhashable\n", "unhashable"),
+        ("      <<: 5\n", "expected a mapping"),
+        ("      mask: 0x_\n", "invalid literal"),
+        ("      labels: !!str {a: 1}\n", "expected a scalar"),
+    ],
+)
+def test_a_removed_api_document_that_fails_to_construct_is_a_problem_not_a_finding(
+    deep: str, why: str
+) -> None:
+    """Only the identity of a finding is constructed when the document is plain; one that
+    a whole construction would reject, however deep, is rejected as before."""
+    result = scan_text(_REMOVED + deep)
+    assert result.sightings == []
+    assert [p.level for p in result.problems] == ["error"], result.problems
+    assert why in result.problems[0].message
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        # the last of a repeated key wins, as in a whole construction
+        "apiVersion: apps/v1\n" + _REMOVED + "      replicas: 3\n",
+        # an alias and a merge key: constructed whole
+        "m: &m {name: web, namespace: photos}\n"
+        "apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: *m\n",
+        "apiVersion: extensions/v1beta1\nkind: Deployment\n"
+        "metadata: {<<: {name: web}, namespace: photos}\n",
+        # explicit but valid types, and an unknown tag (a warning)
+        _REMOVED + "      replicas: !!int '3'\n      port: !!float 8080\n      x: !Ref y\n",
+        _REMOVED + "      at: 2026-11-29\n      on: yes\n      none: ~\n      ratio: .5\n",
+    ],
+)
+def test_plain_and_whole_construction_find_the_same_object(document: str) -> None:
+    found = scan_text(document).sightings
+    assert [(s.api_version, s.kind, s.name, s.namespace) for s in found] == [
+        ("extensions/v1beta1", "Deployment", "web", "photos")
+    ]
+    assert found == scan_text(document, strict=True).sightings
+
+
+def test_a_plain_document_is_not_constructed_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The point of the plain path: a large Deployment's spec is never built in Python."""
+
+    def whole(*_: object) -> None:
+        pytest.fail("a plain document was constructed whole")
+
+    monkeypatch.setattr(_TolerantLoader, "construct_document", whole)
+    found = scan_text(_REMOVED + "      containers: [{name: web, image: 'web:1'}]\n").sightings
+    assert [(s.kind, s.name) for s in found] == [("Deployment", "web")]

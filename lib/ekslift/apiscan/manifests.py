@@ -17,7 +17,12 @@ YAML rewrote the characters on the way in.  The scanner therefore
 2. if nothing matches, the file has no findings and is done (this is the common case and
    runs at memory-search speed);
 3. otherwise splits the file into pieces at column-0 ``---`` marker lines and fully
-   parses, with the C loader, only the pieces that contain a match.
+   parses, with the C loader, only the pieces that contain a match;
+4. and of a parsed document it constructs (in PyYAML's Python constructor, the costly
+   part) only what a finding reads -- ``apiVersion``, ``kind``, ``metadata``, ``items`` --
+   when a walk over its nodes proves that constructing the whole could neither fail nor
+   warn (:func:`_plain`); any other document is constructed whole.  This keeps a dense
+   estate (many large objects on removed APIs) fast, not only a sparse one.
 
 Why the split is exact: both libyaml and PyYAML's scanner emit a document token for a
 ``---`` at column 0 followed by a blank or line end in *every* context -- block
@@ -49,7 +54,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, TypeGuard
 
 import yaml
 
@@ -317,6 +322,7 @@ class ManifestScanner:
         """Fully parse one piece (one document, or a whole file) and collect its findings."""
         loader = _TolerantLoader(piece)
         line_base = first_line - 1
+        anchored = b"&" in piece
         try:
             while loader.check_node():
                 node = loader.get_node()
@@ -325,7 +331,11 @@ class ManifestScanner:
                 result.documents_parsed += 1
                 doc_line = line_base + node.start_mark.line + 1
                 try:
-                    obj = loader.construct_document(node)
+                    obj = (
+                        _construct_identity(loader, node)
+                        if _plain(node, loader, anchored)
+                        else loader.construct_document(node)
+                    )
                 except (yaml.YAMLError, ValueError, TypeError) as exc:
                     result.problems.append(_yaml_problem(name, exc, line_base, doc_line))
                     loader.unknown_tags.clear()
@@ -395,6 +405,90 @@ class ManifestScanner:
 
 
 # ---------------------------------------------------------------------- document helpers
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+# Scalar types a plain document may hold, each checked by constructing it (not strings:
+# a string always constructs).
+_TYPED_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null", "timestamp")
+)
+# What a finding reads of a manifest (`_finding`, `object_identity`, `manifest_objects`).
+_IDENTITY_KEYS = frozenset({"apiVersion", "kind", "metadata", "items"})
+
+
+def _plain(root: yaml.Node, loader: _TolerantLoader, anchored: bool) -> TypeGuard[yaml.MappingNode]:
+    """Would constructing this document surely succeed without a warning?
+
+    True for a mapping made only of mappings, sequences, strings and typed scalars that
+    construct, with scalar keys and neither merge keys nor aliases: what rendered charts are.
+    Then a finding needs only :data:`_IDENTITY_KEYS` constructed, and building the rest
+    (most of a large Deployment, in Python) could change nothing. Anything else (a tag,
+    a scalar its type rejects, a merge, an alias) is constructed whole, as before.
+    ``anchored``: the piece has an ``&``, so it may hold aliases (one node reached twice,
+    perhaps from inside itself); without one, no node is shared and none is tracked."""
+    if root.__class__ is not yaml.MappingNode:
+        return False
+    seen: set[int] | None = set() if anchored else None
+    stack: list[yaml.Node] = [root]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        node = pop()
+        if seen is not None:
+            if id(node) in seen:
+                return False  # an alias: recursion and sharing are the constructor's to judge
+            seen.add(id(node))
+        kind = node.__class__
+        if kind is yaml.ScalarNode:
+            if node.tag != _STR_TAG and not _scalar_constructs(loader, node):
+                return False
+        elif kind is yaml.MappingNode and node.tag == _MAP_TAG:
+            for key, value in node.value:
+                if key.__class__ is not yaml.ScalarNode:
+                    return False  # a collection as a key is not hashable
+                if key.tag != _STR_TAG and not _scalar_constructs(loader, key):
+                    return False  # a merge key, or an explicit type
+                if seen is not None:
+                    push(key)
+                push(value)
+        elif kind is yaml.SequenceNode and node.tag == _SEQ_TAG:
+            extend(node.value)
+        else:
+            return False
+    return True
+
+
+def _scalar_constructs(loader: _TolerantLoader, node: yaml.Node) -> bool:
+    """An int, float, bool, null or timestamp scalar whose constructor accepts its value
+    (a few the resolver types implicitly do not: ``0x_``, ``2020-13-45``; nor does an
+    explicit ``!!int three``). Called on the constructor function itself, which keeps
+    no state, so a failure here leaves the loader as it was for the whole construction."""
+    if node.tag not in _TYPED_SCALAR_TAGS:
+        return False
+    try:
+        loader.yaml_constructors[node.tag](loader, node)
+    except (yaml.YAMLError, ValueError, TypeError):
+        return False
+    return True
+
+
+def _construct_identity(loader: _TolerantLoader, root: yaml.MappingNode) -> dict[str, Any]:
+    """The :data:`_IDENTITY_KEYS` of a :func:`_plain` document, constructed as a whole
+    construction would (the last of a repeated key wins)."""
+    wanted = {
+        key.value: value
+        for key, value in root.value
+        if key.tag == _STR_TAG and key.value in _IDENTITY_KEYS
+    }
+    try:
+        return {key: loader.construct_object(value, deep=True) for key, value in wanted.items()}
+    finally:
+        loader.constructed_objects = {}
+        loader.recursive_objects = {}
+        loader.state_generators = []
+        loader.deep_construct = False
+
+
 def _may_be_in_needle_scalar(text: bytes, backslash: int) -> bool:
     """Could the escape at ``backslash`` be part of a double-quoted scalar spelling a needle?
 
