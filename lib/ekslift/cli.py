@@ -128,8 +128,8 @@ def _cmd_runs_list(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
-def _print_problems(store: ArchiveStore, run_id: str, problems: list[archive.Problem]) -> None:
-    home = archive.archived_elsewhere(archive.read_manifest(store, run_id), store, run_id)
+def _print_problems(home: str | None, problems: list[archive.Problem]) -> None:
+    """`home`: where the run was archived, when what was verified is a copy of it."""
     if home:
         console.print(
             f"a copy of {home}: only its file hashes were checked; verify the archive there "
@@ -183,7 +183,7 @@ def _cmd_runs_show(args: argparse.Namespace) -> int:
                 f"waived in {step_name}: {waiver.finding_id} — by {waiver.accepted_by}: "
                 f"{waiver.reason}"
             )
-    _print_problems(store, run_id, problems)
+    _print_problems(archive.archived_elsewhere(manifest, store, run_id), problems)
     return EXIT_PASS if not problems else EXIT_GATE
 
 
@@ -191,7 +191,8 @@ def _cmd_runs_verify(args: argparse.Namespace) -> int:
     store, run_id = _locate_run(args)
     problems = archive.verify_run(store, run_id)
     console.print(f"{store.run_url(run_id)}:")
-    _print_problems(store, run_id, problems)
+    manifest = archive.read_manifest(store, run_id)
+    _print_problems(archive.archived_elsewhere(manifest, store, run_id), problems)
     return EXIT_PASS if not problems else EXIT_GATE
 
 

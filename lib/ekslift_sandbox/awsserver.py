@@ -131,18 +131,27 @@ class FaultBook:
 # ------------------------------------------------------------------ request identification
 
 
-def _access_key(environ: dict[str, Any]) -> str | None:
-    match = re.search(r"Credential=([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
-    return match.group(1) if match else None
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
 
 
-def _signing_service(environ: dict[str, Any]) -> str | None:
-    """The service named in the SigV4 credential scope (``.../region/service/aws4_request``)."""
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    match = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request", auth)
-    if match is None:
-        return None
-    return _SIGNING_TO_SERVICE.get(match.group(1), match.group(1))
+@dataclass(frozen=True)
+class _Scope:
+    """The SigV4 credential scope (``Credential=key/date/region/service/aws4_request``)."""
+
+    access_key: str | None = None
+    region: str = "us-east-1"
+    signing_name: str | None = None
+
+    @property
+    def service(self) -> str | None:
+        """botocore's name of the service the request was signed for."""
+        name = self.signing_name
+        return None if name is None else _SIGNING_TO_SERVICE.get(name, name)
+
+
+def _scope(environ: dict[str, Any]) -> _Scope:
+    match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return _Scope(*match.groups()) if match else _Scope()
 
 
 @dataclass(frozen=True)
@@ -222,9 +231,9 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     return body
 
 
-def identify(environ: dict[str, Any]) -> tuple[str | None, str | None]:
+def identify(environ: dict[str, Any], scope: _Scope) -> tuple[str | None, str | None]:
     """(service, operation) of a request, whichever protocol it speaks."""
-    service = _signing_service(environ)
+    service = scope.service
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return service, target.rsplit(".", 1)[-1]
@@ -298,15 +307,18 @@ class SandboxMiddleware:
             return self.app(environ, start_response)
         if path.startswith("/moto-api"):
             return self.app(environ, start_response)
-        service, operation = identify(environ)
+        scope = _scope(environ)
+        service, operation = identify(environ, scope)
         self.requests.record(
             method=environ.get("REQUEST_METHOD", ""),
             path=path,
             user_agent=environ.get("HTTP_USER_AGENT", ""),
             service=service,
             operation=operation,
-            access_key=_access_key(environ),
-            resources=resources_of(service, environ, functools.partial(_read_body, environ)),
+            access_key=scope.access_key,
+            resources=resources_of(
+                service, scope.region, environ, functools.partial(_read_body, environ)
+            ),
         )
         if self.faults.armed():
             fault = self.faults.take(service, operation) if operation else None

@@ -32,12 +32,6 @@ _KMS_ALIAS = "arn:aws:kms:{region}:{account}:{name}"
 _MEMBER = re.compile(r"\.member\.\d+$")
 
 
-def _signing_region(authorization: str) -> str:
-    """The region of a SigV4 credential scope (`Credential=key/date/region/service/...`)."""
-    match = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", authorization)
-    return match.group(1) if match else "us-east-1"
-
-
 def _parameters(content_type: str, body: bytes) -> Iterator[tuple[str, str]]:
     """(name, value) of every top-level parameter, list members one by one. Nested ones
     are not what the request acts on (ModifyListener's forward action names target groups;
@@ -71,13 +65,12 @@ def _s3_resources(path: str) -> tuple[str, ...]:
 
 
 def resources_of(
-    service: str | None, environ: dict[str, Any], read_body: Callable[[], bytes]
+    service: str | None, region: str, environ: dict[str, Any], read_body: Callable[[], bytes]
 ) -> tuple[str, ...]:
     """The ARNs the request names, in the order it names them, without repeats (S3's
-    bodies, objects being archived, are not read)."""
+    bodies, objects being archived, are not read). ``region``: the one it was signed for."""
     if service == "s3":
         return _s3_resources(environ.get("PATH_INFO", ""))
-    region = _signing_region(environ.get("HTTP_AUTHORIZATION", ""))
     found: dict[str, None] = {}
     for key, value in _parameters(environ.get("CONTENT_TYPE", ""), read_body()):
         template = _NAMED.get((service or "", key))

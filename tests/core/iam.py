@@ -84,23 +84,20 @@ class Statement:
 
     def _patterns(self, placeholders: Placeholders) -> list[str]:
         """The Resource lines with each `<PLACEHOLDER>` put in for every value given."""
-        patterns = list(self.resources)
-        while any(_PLACEHOLDER.search(p) for p in patterns):
-            expanded = []
-            for pattern in patterns:
-                match = _PLACEHOLDER.search(pattern)
-                if match is None:
-                    expanded.append(pattern)
-                    continue
-                if match.group(1) not in placeholders:
-                    raise UnresolvedPlaceholder(
-                        f"statement {self.sid} names {match.group(0)}: say what it stands for"
-                    )
-                values = placeholders[match.group(1)]
-                for value in [values] if isinstance(values, str) else values:
-                    expanded.append(pattern[: match.start()] + value + pattern[match.end() :])
-            patterns = expanded
-        return patterns
+        lines = list(self.resources)
+        for name in sorted({name for line in lines for name in _PLACEHOLDER.findall(line)}):
+            if name not in placeholders:
+                raise UnresolvedPlaceholder(
+                    f"statement {self.sid} names <{name}>: say what it stands for"
+                )
+            token, given = f"<{name}>", placeholders[name]
+            values = [given] if isinstance(given, str) else list(given)
+            lines = [
+                line.replace(token, value)
+                for line in lines
+                for value in (values if token in line else [token])
+            ]
+        return lines
 
 
 @dataclass(frozen=True)

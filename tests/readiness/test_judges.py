@@ -124,7 +124,7 @@ def test_blue_rate_now_is_read_from_settled_periods_only() -> None:
             "green": [],
         },
     )
-    settled, _ = rates(history, NOW, timedelta(minutes=30), 7)
+    settled, _ = rates(history, NOW, timedelta(minutes=30), 7, timedelta(minutes=3))
     assert settled is not None and settled.blue_now == pytest.approx(20.0)
     assert settled.peak == pytest.approx(30.0)
 

@@ -472,21 +472,13 @@ def _scalar_constructs(loader: _TolerantLoader, node: yaml.Node) -> bool:
     return True
 
 
-def _construct_identity(loader: _TolerantLoader, root: yaml.MappingNode) -> dict[str, Any]:
-    """The :data:`_IDENTITY_KEYS` of a :func:`_plain` document, constructed as a whole
-    construction would (the last of a repeated key wins)."""
-    wanted = {
-        key.value: value
-        for key, value in root.value
-        if key.tag == _STR_TAG and key.value in _IDENTITY_KEYS
-    }
-    try:
-        return {key: loader.construct_object(value, deep=True) for key, value in wanted.items()}
-    finally:
-        loader.constructed_objects = {}
-        loader.recursive_objects = {}
-        loader.state_generators = []
-        loader.deep_construct = False
+def _construct_identity(loader: _TolerantLoader, root: yaml.MappingNode) -> Any:
+    """The :data:`_IDENTITY_KEYS` of a :func:`_plain` document: the same mapping with only
+    those pairs, constructed by PyYAML as the whole would be (the last of a repeated key
+    wins)."""
+    pairs = [(k, v) for k, v in root.value if k.tag == _STR_TAG and k.value in _IDENTITY_KEYS]
+    identity = yaml.MappingNode(root.tag, pairs, root.start_mark, root.end_mark)
+    return loader.construct_document(identity)
 
 
 def _may_be_in_needle_scalar(text: bytes, backslash: int) -> bool:

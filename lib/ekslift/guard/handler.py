@@ -44,13 +44,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             f"shift (they name {', '.join(sorted(names))}); deploy it with the upgrade's params"
         )
     alarm = event["alarmData"].get("alarmName", alarm_arn)
-    leftover = leftover_alarm(params, params.region(region_name))
+    region = params.region(region_name)
+    leftover = leftover_alarm(params, region)
     if leftover is not None:
         log.warning("%s: %s not acted on: %s", region_name, alarm, leftover)
         return {"action": "none", "region": region_name, "reason": leftover}
     function = getattr(context, "invoked_function_arn", "the rollback function")
     reason = f"alarm {alarm} in ALARM: {state.get('reason', '')}"[:500]
-    outcome = roll_back(params, params.region(region_name), reason, f"rollback function {function}")
+    outcome = roll_back(params, region, reason, f"rollback function {function}")
     assert outcome is not None  # only a guard judging a lease stands down
     return {
         "action": outcome.status,

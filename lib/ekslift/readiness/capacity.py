@@ -21,9 +21,6 @@ from ekslift.readiness.models import Autoscaler, ClusterFacts, RegionFacts, Traf
 from ekslift.readiness.rows import CheckRow, Status
 
 NOW_WINDOW = timedelta(minutes=30)
-# CloudWatch publishes (and revises) a minute a few minutes late: the default of
-# metrics.cloudwatch.lag_minutes. Blue's rate now is read from periods that ended before.
-SETTLED = timedelta(minutes=3)
 SCALE_DOWN_OFF = "--scale-down-enabled=false"
 
 
@@ -44,14 +41,15 @@ def horizon(region: RegionParams, readiness: ReadinessParams) -> timedelta:
 
 
 def rates(
-    history: TrafficHistory, now: datetime, ahead: timedelta, days: int
+    history: TrafficHistory, now: datetime, ahead: timedelta, days: int, lag: timedelta
 ) -> tuple[Rates | None, str]:
-    """The rates, or None and why they cannot be known."""
+    """The rates, or None and why they cannot be known. ``lag``: how late CloudWatch
+    publishes (and revises) a minute, ``metrics.cloudwatch.lag_minutes``."""
     period = history.period_seconds
     # Whole periods only: the one under way (and one CloudWatch is still filling) holds a
     # fraction of its requests, and averaging it in would make blue's replicas look slower
     # than they are, and green's need larger.
-    settled = now - SETTLED
+    settled = now - lag
     blue_recent = [
         v
         for t, v in history.points["blue"]
@@ -60,7 +58,7 @@ def rates(
     if not blue_recent or sum(blue_recent) <= 0:
         return None, (
             "blue's target group has no RequestCount datapoints in the 30 minutes before the "
-            "last 3 (CloudWatch's delay)"
+            f"last {lag.total_seconds() / 60:.0f} (CloudWatch's delay)"
         )
     totals: dict[datetime, float] = {}
     colors: tuple[Color, ...] = ("blue", "green")
@@ -107,6 +105,7 @@ def judge(
     readiness: ReadinessParams,
     share: int,
     now: datetime,
+    lag: timedelta,
 ) -> list[CheckRow]:
     alb = region.traffic.alb if region.traffic else None
     blue, green = facts.kube.get("blue"), facts.kube.get("green")
@@ -117,7 +116,8 @@ def judge(
     def row(check: str, obj: str, status: Status, observed: str, **kw: Any) -> None:
         rows.append(CheckRow(facts.region, "capacity", check, obj, status, observed, **kw))
 
-    r, why = rates(facts.history, now, horizon(region, readiness), readiness.peak_lookback_days)
+    ahead, days = horizon(region, readiness), readiness.peak_lookback_days
+    r, why = rates(facts.history, now, ahead, days, lag)
     if r is None:
         row(
             "traffic-history",
