@@ -24,7 +24,7 @@ from ekslift.guard.handler import handler
 from ekslift.guard.reconcile import guard_pass
 from ekslift.traffic.apply import apply_shift
 from ekslift.traffic.checks import guard_problems
-from ekslift.traffic.lease import LeaseHeld, LeaseTable, lease_of
+from ekslift.traffic.lease import LEASE, LeaseHeld, LeaseTable, _key, lease_of
 from ekslift.traffic.watch import alarm_prefix, composite_name, region_alarms
 from ekslift.useragent import STEP_ENV
 from ekslift_sandbox import seed
@@ -97,6 +97,16 @@ def acting_as(role: str, estate: Estate, monkeypatch: pytest.MonkeyPatch) -> Ite
     records = sandbox_requests(estate.url)["items"]
     outside = outside_policy(records, role, estate.iam_placeholders())
     assert outside == [], f"calls outside docs/iam/{role}.json"
+
+
+def _alarm_event(alarm: dict[str, Any], name: str) -> dict[str, Any]:
+    """The least of what CloudWatch sends a Lambda alarm action: `name` entered ALARM."""
+    return {
+        "source": "aws.cloudwatch",
+        "alarmArn": alarm["AlarmArn"],
+        "region": REGION,
+        "alarmData": {"alarmName": name, "state": {"value": "ALARM", "reason": "test"}},
+    }
 
 
 def _events(estate: Estate) -> list[dict[str, Any]]:
@@ -209,12 +219,7 @@ def test_alarms_a_finished_shift_left_behind_never_roll_it_back(
     alarm = region_alarms(estate.params, REGION)[composite]
     _set_alarm(estate, composite)
     monkeypatch.setenv("EKSLIFT_PARAMS", str(estate.params_path))
-    event = {
-        "source": "aws.cloudwatch",
-        "alarmArn": alarm["AlarmArn"],
-        "region": REGION,
-        "alarmData": {"alarmName": composite, "state": {"value": "ALARM", "reason": "test"}},
-    }
+    event = _alarm_event(alarm, composite)
     with acting_as("04-rollback", estate, monkeypatch):
         answer = handler(event, None)
     assert answer["action"] == "none" and "leftover" in answer["reason"], answer
@@ -223,6 +228,23 @@ def test_alarms_a_finished_shift_left_behind_never_roll_it_back(
         report = guard_pass(estate.params, "guard")[0]
     assert report.action == "alarms-removed" and estate.green_shares() == {100}
     assert region_alarms(estate.params, REGION) == {}
+
+
+def test_an_alarm_with_the_lease_item_gone_still_rolls_back(soaking, monkeypatch) -> None:
+    """A missing lease item is not read as "nobody is shifting": the alarm fired on a
+    region shifted to 5 %, and the function sends it back to blue."""
+    estate, child = soaking
+    child.send_signal(signal.SIGSTOP)
+    composite = composite_name(estate.params.name, REGION)
+    alarm = region_alarms(estate.params, REGION)[composite]
+    table = _table(estate)
+    table.client.delete_item(TableName=table.table, Key=_key(REGION, LEASE))
+    assert table.read()[0] is None
+    _set_alarm(estate, composite)
+    monkeypatch.setenv("EKSLIFT_PARAMS", str(estate.params_path))
+    event = _alarm_event(alarm, composite)
+    assert handler(event, None)["action"] == "rolled-back"
+    assert estate.green_shares() == {0}
 
 
 def test_a_second_apply_is_refused_naming_the_holder(soaking) -> None:

@@ -42,17 +42,17 @@ def guard_of(params: UpgradeParams) -> GuardSettings:
 
 
 def leftover_alarm(params: UpgradeParams, region: RegionParams) -> str | None:
-    """Why an alarm of the region is not a shift's to act on (no shift holds its lease:
-    the shift that made it ended, was rolled back, or never began), or None.
+    """Why an alarm of the region is not a shift's to act on (the shift that made it ended
+    or was rolled back: its lease is released or taken), or None.
 
     A shift removes its alarms before it releases the lease, so a composite that fires
     with the lease released is one whose removal failed; the guard's next pass removes it.
-    A lease that is held, live or expired, is a shift's: that alarm rolls back."""
+    A lease that is held, live or expired, is a shift's: that alarm rolls back. So does one
+    with no lease item at all: alarms exist only once a shift has taken the lease, so a
+    missing item is not evidence that nobody is shifting, and blue is the safe side."""
     guard = guard_of(params)
     lease, _now = LeaseTable(region.name, guard.table, params.aws.profile).read()
-    if lease is None:
-        return f"no shift ever held {region.name}'s lease: the alarm is not a shift's"
-    if lease.status != "held":
+    if lease is not None and lease.status != "held":
         return (
             f"no shift holds {region.name} (the lease was {lease.describe()}, {lease.status}):"
             " a leftover alarm, which the guard's next pass removes"
