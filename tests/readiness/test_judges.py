@@ -127,6 +127,10 @@ def test_blue_rate_now_is_read_from_settled_periods_only() -> None:
     settled, _ = rates(history, NOW, timedelta(minutes=30), 7, timedelta(minutes=3))
     assert settled is not None and settled.blue_now == pytest.approx(20.0)
     assert settled.peak == pytest.approx(30.0)
+    # Only unsettled minutes is no rate at all: unknown, which fails, not a low rate.
+    fresh = TrafficHistory(300, {"blue": [(NOW - timedelta(minutes=2), 20.0 * 120)], "green": []})
+    unknown, why = rates(fresh, NOW, timedelta(minutes=30), 7, timedelta(minutes=3))
+    assert unknown is None and "no RequestCount datapoints" in why
 
 
 def test_green_sized_for_five_percent_fails_at_fifty() -> None:
