@@ -5,6 +5,7 @@ production; the guard's passes are driven by the test instead of a CronJob's sch
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -245,6 +246,49 @@ def test_an_alarm_with_the_lease_item_gone_still_rolls_back(soaking, monkeypatch
     event = _alarm_event(alarm, composite)
     assert handler(event, None)["action"] == "rolled-back"
     assert estate.green_shares() == {0}
+
+
+def test_with_the_lease_table_down_the_guard_says_so_and_an_alarm_still_rolls_back(
+    soaking,
+    aws_sandbox: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """DynamoDB failing every call past the retries proves nothing about who holds the
+    region. The guard cannot judge it: it reports the region as failed and does not beat.
+    The function rolls it back unfenced, after one retried read and no write to the table,
+    and keeps the rollback's records in its own log."""
+    estate, child = soaking
+    child.send_signal(signal.SIGSTOP)
+    composite = composite_name(estate.params.name, REGION)
+    alarm = region_alarms(estate.params, REGION)[composite]
+    _set_alarm(estate, composite)
+    monkeypatch.setenv("EKSLIFT_PARAMS", str(estate.params_path))
+    down = {
+        operation: aws_sandbox.arm_fault(
+            Fault(operation=operation, service="dynamodb", status=503, times=1000)
+        )
+        for operation in ("GetItem", "PutItem", "UpdateItem")
+    }
+    try:
+        report = guard_pass(estate.params, "guard")[0]
+        assert report.action == "guard-failed" and "GetItem" in report.reason, report
+        assert any("the lease table" in problem for problem in report.selftest)
+        assert estate.green_shares() == {5}, "a guard that cannot read the lease does nothing"
+        reads_before = down["GetItem"].times
+        with caplog.at_level(logging.WARNING, logger="ekslift"):
+            answer = handler(_alarm_event(alarm, composite), None)
+        reads = reads_before - down["GetItem"].times
+        writes = 2000 - down["PutItem"].times - down["UpdateItem"].times
+    finally:
+        aws_sandbox.faults.clear()
+    assert answer["action"] == "rolled-back", answer
+    assert "recorded only in this log" in answer["reason"] and "GetItem" in answer["reason"]
+    assert estate.green_shares() == {0}
+    assert reads == estate.params.aws.max_attempts and writes == 0, (reads, writes)
+    unrecorded = [r.getMessage() for r in caplog.records if "not recorded" in r.getMessage()]
+    assert [m.split(" ")[1] for m in unrecorded][:1] == ["intent"], unrecorded
+    assert any(" region " in m and "rolled-back" in m for m in unrecorded), unrecorded
 
 
 def test_a_second_apply_is_refused_naming_the_holder(soaking) -> None:

@@ -16,8 +16,8 @@ console = Console(highlight=False, soft_wrap=True)
 
 
 def cmd_guard(args: argparse.Namespace) -> int:
-    """Exit 1 when a self-test or a rollback failed: the CronJob's failure is then visible
-    (`kubectl get jobs`) besides the guard's heartbeat going stale."""
+    """Exit 1 when a self-test, a rollback or a region's judgement failed: the CronJob's
+    failure is then visible (`kubectl get jobs`) besides the guard's heartbeat going stale."""
     params = load_params(args.params)
     aws.configure_from(params.aws)
     if args.region and args.region not in {r.name for r in params.regions}:
@@ -31,5 +31,5 @@ def cmd_guard(args: argparse.Namespace) -> int:
             f"{test}{'; '.join(report.selftest)}",
             markup=False,
         )
-        ok &= not report.selftest and report.action != "rollback-failed"
+        ok &= not report.selftest and report.action not in ("rollback-failed", "guard-failed")
     return EXIT_PASS if ok else EXIT_GATE

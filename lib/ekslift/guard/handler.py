@@ -6,7 +6,9 @@ back exactly as the guard does (:func:`ekslift.guard.reconcile.roll_back`: fence
 100 % blue on every forward action, each read back, recorded in the lease table); anything
 else is answered without a write. So is an alarm no shift holds the region for: alarms a
 finished shift failed to remove (its heartbeat's goes to ALARM as soon as nobody beats)
-would otherwise send a region that finished on green back to a blue being retired.
+would otherwise send a region that finished on green back to a blue being retired. A lease
+table that cannot be read proves no such thing: the region goes back to blue, unfenced,
+recorded in the function's log.
 
 The parameters come with the function's package (``EKSLIFT_PARAMS``, a path, default
 ``params.yaml`` beside the code), as the CronJob gets them from its ConfigMap: the alarm
@@ -21,7 +23,7 @@ from typing import Any
 
 from ekslift import aws
 from ekslift.errors import InputError
-from ekslift.guard.reconcile import leftover_alarm, roll_back
+from ekslift.guard.reconcile import leftover_alarm, read_lease, roll_back
 from ekslift.params import load_params
 
 log = logging.getLogger(__name__)
@@ -45,13 +47,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     alarm = event["alarmData"].get("alarmName", alarm_arn)
     region = params.region(region_name)
-    leftover = leftover_alarm(params, region)
+    found = read_lease(params, region)
+    leftover = leftover_alarm(region, found)
     if leftover is not None:
         log.warning("%s: %s not acted on: %s", region_name, alarm, leftover)
         return {"action": "none", "region": region_name, "reason": leftover}
     function = getattr(context, "invoked_function_arn", "the rollback function")
     reason = f"alarm {alarm} in ALARM: {state.get('reason', '')}"[:500]
-    outcome = roll_back(params, region, reason, f"rollback function {function}")
+    who = f"rollback function {function}"
+    outcome = roll_back(params, region, reason, who, table_failure=found.failure)
     assert outcome is not None  # only a guard judging a lease stands down
     return {
         "action": outcome.status,

@@ -11,7 +11,7 @@ starts only when both are fresh (``traffic.checks.guard_problems``).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from ekslift.errors import EksliftError, InputError
@@ -41,7 +41,24 @@ def guard_of(params: UpgradeParams) -> GuardSettings:
     return params.shift.guard
 
 
-def leftover_alarm(params: UpgradeParams, region: RegionParams) -> str | None:
+@dataclass(frozen=True)
+class LeaseRead:
+    """The region's lease as the rollback function found it: the item (None when there is
+    none), or why the lease table could not be read (then ``item`` says nothing)."""
+
+    item: LeaseItem | None
+    failure: str = ""
+
+
+def read_lease(params: UpgradeParams, region: RegionParams) -> LeaseRead:
+    try:
+        item, _now = LeaseTable(region.name, guard_of(params).table, params.aws.profile).read()
+    except EksliftError as exc:
+        return LeaseRead(None, str(exc))
+    return LeaseRead(item)
+
+
+def leftover_alarm(region: RegionParams, found: LeaseRead) -> str | None:
     """Why an alarm of the region is not a shift's to act on (the shift that made it ended
     or was rolled back: its lease is released or taken), or None.
 
@@ -49,10 +66,10 @@ def leftover_alarm(params: UpgradeParams, region: RegionParams) -> str | None:
     with the lease released is one whose removal failed; the guard's next pass removes it.
     A lease that is held, live or expired, is a shift's: that alarm rolls back. So does one
     with no lease item at all: alarms exist only once a shift has taken the lease, so a
-    missing item is not evidence that nobody is shifting, and blue is the safe side."""
-    guard = guard_of(params)
-    lease, _now = LeaseTable(region.name, guard.table, params.aws.profile).read()
-    if lease is not None and lease.status != "held":
+    missing item is not evidence that nobody is shifting, and blue is the safe side; nor is
+    a lease table that cannot be read."""
+    lease = found.item
+    if not found.failure and lease is not None and lease.status != "held":
         return (
             f"no shift holds {region.name} (the lease was {lease.describe()}, {lease.status}):"
             " a leftover alarm, which the guard's next pass removes"
@@ -66,6 +83,7 @@ def roll_back(
     reason: str,
     who: str,
     judged: LeaseItem | None = None,
+    table_failure: str = "",
 ) -> RegionOutcome | None:
     """Fence the region's lease, then 100 % blue on its whole forward set, each action read
     back, recorded in the lease table. The fence first: a shifter that is only slow fails
@@ -73,24 +91,41 @@ def roll_back(
 
     A rollback needs no lease: for an alarm it goes ahead whatever the fence does. A guard
     that judged a lease (``judged``: expired, or its heartbeat stale) stands down instead
-    (None) when that lease changed meanwhile: a new shift that took it over is watched."""
+    (None) when that lease changed meanwhile: a new shift that took it over is watched.
+    Nor does it need the lease table: one that cannot be read or written (down, throttled
+    past the retries, the item's permissions gone) leaves the region unfenced and the
+    rollback recorded in this process's log, and the outcome says so. A caller whose read
+    of the table just failed passes why (``table_failure``), so that the rollback does not
+    spend the function's deadline retrying the table before it touches a listener."""
     guard = guard_of(params)
     table = LeaseTable(region.name, guard.table, params.aws.profile)
-    for _ in range(TAKE_OVER_ATTEMPTS):
-        seen, _now = table.read()
-        if judged is not None and (seen is None or seen.generation != judged.generation):
-            return None
-        if seen is None or seen.status != "held" or table.take_over(seen, who, reason):
-            break
-    outcome = rollback(params, region, reason, TableLog(table), default_services(params), who)
-    log.warning("%s: %s by %s: %s", region.name, outcome.status, who, reason)
+    unavailable = table_failure
+    try:
+        for _ in range(TAKE_OVER_ATTEMPTS if not unavailable else 0):
+            seen, _now = table.read()
+            if judged is not None and (seen is None or seen.generation != judged.generation):
+                return None
+            if seen is None or seen.status != "held" or table.take_over(seen, who, reason):
+                break
+    except EksliftError as exc:
+        unavailable = str(exc)
+    if unavailable:
+        log.warning(
+            "%s: rolling back unfenced, the lease table failed: %s", region.name, unavailable
+        )
+    record = TableLog(table, unavailable)
+    outcome = rollback(params, region, reason, record, default_services(params), who)
+    if record.unavailable:
+        where = f"recorded only in this log, {guard.table} failed: {record.unavailable}"
+        outcome = replace(outcome, reason=f"{outcome.reason}; {where}")
+    log.warning("%s: %s by %s: %s", region.name, outcome.status, who, outcome.reason)
     return outcome
 
 
 @dataclass
 class RegionReport:
     region: str
-    action: str  # "none" | "rolled-back" | "rollback-failed" | "alarms-removed"
+    action: str  # "none" | "rolled-back" | "rollback-failed" | "alarms-removed" | "guard-failed"
     reason: str = ""
     selftest: list[str] = field(default_factory=list)  # the self-test's problems
 
@@ -111,10 +146,13 @@ def self_test(params: UpgradeParams, region: RegionParams) -> list[str]:
     except EksliftError as exc:
         problems.append(f"reading the forward set: {exc}")
     table = LeaseTable(region.name, guard.table, profile)
-    previous, now = table.get_record(SELFTEST)
-    result = {"passed": not problems, "identity": identity, "problems": problems, "time": now}
-    if not table.swap_record(SELFTEST, result, previous):
-        problems.append(f"a conditional write to {guard.table} failed: another guard raced it")
+    try:
+        previous, now = table.get_record(SELFTEST)
+        result = {"passed": not problems, "identity": identity, "problems": problems, "time": now}
+        if not table.swap_record(SELFTEST, result, previous):
+            problems.append(f"a conditional write to {guard.table} failed: another guard raced it")
+    except EksliftError as exc:
+        problems.append(f"the lease table: {exc}")
     return problems
 
 
@@ -147,25 +185,36 @@ def _why(
 
 
 def guard_pass(params: UpgradeParams, who: str, only: str | None = None) -> list[RegionReport]:
-    """Self-test, reconcile and beat, region by region."""
-    guard = guard_of(params)
+    """Self-test, reconcile and beat, region by region. A region the guard cannot judge
+    (its lease table, alarms or metrics failing past the retries) is reported as
+    ``guard-failed`` and gets no heartbeat, so its guard alarm pages and no new shift
+    starts there; the other regions are still watched."""
     reports = []
     for region in region_order(params):
         if only not in (None, region.name):
             continue
         report = RegionReport(region.name, "none", selftest=self_test(params, region))
-        why = _why(params, region, datetime.now(UTC))
-        if why is not None:
-            outcome = roll_back(params, region, f"guard: {why[0]}", who, judged=why[1])
-            if outcome is not None:
-                report.action, report.reason = outcome.status, outcome.reason
-        lease, _now = LeaseTable(region.name, guard.table, params.aws.profile).read()
-        if (lease is None or lease.status != "held") and region_alarms(params, region.name):
-            remove_alarms(params, region.name)
-            if report.action == "none":
-                report.action, report.reason = "alarms-removed", "no shift holds the region"
-        if not report.selftest:
-            publish_heartbeat(region.name, params.name, GUARD_HEARTBEAT, guard, params.aws.profile)
-        ensure_guard_alarm(params, region.name)
+        try:
+            _reconcile(params, region, who, report)
+        except EksliftError as exc:
+            report.action, report.reason = "guard-failed", str(exc)
+            log.error("%s: the guard could not judge the region: %s", region.name, exc)
         reports.append(report)
     return reports
+
+
+def _reconcile(params: UpgradeParams, region: RegionParams, who: str, report: RegionReport) -> None:
+    guard = guard_of(params)
+    why = _why(params, region, datetime.now(UTC))
+    if why is not None:
+        outcome = roll_back(params, region, f"guard: {why[0]}", who, judged=why[1])
+        if outcome is not None:
+            report.action, report.reason = outcome.status, outcome.reason
+    lease, _now = LeaseTable(region.name, guard.table, params.aws.profile).read()
+    if (lease is None or lease.status != "held") and region_alarms(params, region.name):
+        remove_alarms(params, region.name)
+        if report.action == "none":
+            report.action, report.reason = "alarms-removed", "no shift holds the region"
+    if not report.selftest:
+        publish_heartbeat(region.name, params.name, GUARD_HEARTBEAT, guard, params.aws.profile)
+    ensure_guard_alarm(params, region.name)

@@ -211,15 +211,34 @@ class LeaseTable:
 class TableLog:
     """A state sink in the lease table, for those that cannot reach the run's state file
     (the guard, the rollback function): :func:`ekslift.traffic.shift.rollback` writes to it
-    as it writes to the state file."""
+    as it writes to the state file.
 
-    def __init__(self, table: LeaseTable) -> None:
+    Best effort, unlike the state file: a rollback's record must never stop or delay the
+    rollback (its first record is written before any listener is touched). Once the table
+    has refused a write (``unavailable`` says why; a caller that could not read it passes
+    that), the rest go to this process's log only, the function's or the CronJob's, since
+    retrying each against a table that is down would hold users on green for the backoff."""
+
+    def __init__(self, table: LeaseTable, unavailable: str = "") -> None:
         self.table = table
+        self.unavailable = unavailable
 
     def append(self, kind: Kind, region: str, **data: Any) -> Record:
         record = Record(datetime.now(UTC), kind, region, data)
-        sort = f"{EVENT}{record.time.isoformat()}#{uuid.uuid4().hex[:8]}"
-        self.table.put_record(sort, {"time": record.time.isoformat(), "kind": kind, **data})
+        if not self.unavailable:
+            sort = f"{EVENT}{record.time.isoformat()}#{uuid.uuid4().hex[:8]}"
+            try:
+                self.table.put_record(sort, {"time": record.time.isoformat(), "kind": kind, **data})
+            except EksliftError as exc:
+                self.unavailable = str(exc)
+        if self.unavailable:
+            log.warning(
+                "%s: %s %s not recorded in the lease table (%s)",
+                region,
+                kind,
+                json.dumps(data, default=str),
+                self.unavailable,
+            )
         return record
 
 
