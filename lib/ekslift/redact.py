@@ -46,6 +46,14 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "connection-string": re.compile(
         r"(?i)(?P<keep>\b[a-z][a-z0-9+.-]*://[^\s:/@\"'<>]*:)[^\s@/\"'<>]+(?=@)"
     ),
+    # An incoming webhook's URL is its credential (whoever has it can post): Slack, Discord,
+    # Teams and Google Chat keep the host and the kind of hook, the rest is masked.
+    "webhook-url": re.compile(
+        r"(?i)(?P<keep>https://(?:hooks\.slack\.com/(?:services|workflows|triggers)/"
+        r"|(?:[a-z0-9-]+\.)?discord(?:app)?\.com/api/webhooks/"
+        r"|[a-z0-9-]+\.webhook\.office\.com/webhookb2/"
+        r"|chat\.googleapis\.com/v1/spaces/))[^\s\"'<>]+"
+    ),
     # NAME_WITH_SECRET=value, as in a shell, a .env file or a container's `env` dump.
     "credential-variable": re.compile(
         rf"(?P<keep>\b[A-Z0-9_]*(?:{_CREDENTIAL_WORDS})[A-Z0-9_]*\s*=\s*[\"']?)"

@@ -78,6 +78,15 @@ def test_logging_filter(caplog) -> None:
         ("export DB_PASSWORD='abc'", "export DB_PASSWORD='"),
         ('{"name": "DB_PASSWORD", "value": "xyz"}', '{"name": "DB_PASSWORD", "value": "'),
         ("- name: API_TOKEN\n  value: abcdef", "- name: API_TOKEN\n  value: "),
+        (
+            "https://hooks.slack.com/services/T0001/B0002/XyZ123abc returned 500",
+            "https://hooks.slack.com/services/",
+        ),
+        ("https://discord.com/api/webhooks/1234/abc-DEF", "https://discord.com/api/webhooks/"),
+        (
+            "https://contoso.webhook.office.com/webhookb2/1a2b@3c4d/IncomingWebhook/5e/6f",
+            "https://contoso.webhook.office.com/webhookb2/",
+        ),
     ],
 )
 def test_connection_strings_and_credential_variables_are_masked_by_shape(

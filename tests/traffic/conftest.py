@@ -3,8 +3,12 @@ approval by someone else, and services whose metrics and judge a test can replac
 
 from __future__ import annotations
 
+import http.server
 import itertools
-from collections.abc import Callable
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -259,3 +263,26 @@ def shift(estate: Estate, **overrides: Any) -> Shift:
 REPLAY = {"replay": {"minutes": 180}}
 # The real judge on replayed history takes seconds between two renewals of the lease.
 REPLAY_GUARD = {"lease_seconds": 15, "renew_margin_seconds": 2}
+
+
+@contextmanager
+def webhook(status: int) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """A local webhook endpoint answering every POST with ``status``: its port, and the
+    JSON bodies it received."""
+    received: list[dict[str, Any]] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_port, received
+    finally:
+        server.shutdown()

@@ -284,42 +284,22 @@ def test_aws_past_the_plan_is_rolled_back(estate: Estate) -> None:
 
 
 def test_notifications_reach_a_webhook(aws_sandbox, tmp_path) -> None:
-    import http.server
-    import threading
+    from ekslift.params import NotificationSettings
+    from ekslift.traffic.notify import Notifier
+    from ekslift.traffic.shift import Shift
+    from tests.traffic.conftest import seed_estate, webhook
 
-    received: list[dict] = []
-
-    class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        from tests.traffic.conftest import seed_estate
-
+    with webhook(204) as (port, received):
         estate = seed_estate(aws_sandbox.url, tmp_path)
-        notifications = {"webhook_url": f"http://127.0.0.1:{server.server_port}/hook"}
+        notifications = {"webhook_url": f"http://127.0.0.1:{port}/hook"}
         params = estate.params.model_copy(
             update={
                 "shift": estate.params.shift.model_copy(update={"notifications": notifications})
             }
         )
-        from ekslift.params import NotificationSettings
-        from ekslift.traffic.notify import Notifier
-
         found = services(estate, judge=passing_judge(fail_at=(50,)))
         found.notifier = Notifier(NotificationSettings(**notifications))
-        from ekslift.traffic.shift import Shift
-
         Shift(params, estate.state(), found, "tester").run()
-    finally:
-        server.shutdown()
     assert [(e["from"], e["to"]) for e in received] == [(0, 5), (5, 25), (25, 50), (50, 0)]
     assert received[-1]["reason"].startswith("rollback: the judge failed 50 %")
     assert received[-1]["who"] == "tester"

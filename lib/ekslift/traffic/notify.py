@@ -1,7 +1,9 @@
 """Every transition goes to the people watching: an SNS topic and/or a webhook.
 
 A notification that cannot be delivered never stops a rollback: the problem is returned
-(and recorded in the state file) and the shift goes on.
+(and recorded in the state file) and the shift goes on. A webhook's problem names only its
+scheme and host: an incoming-webhook URL (Slack, Teams, Discord) is its own credential, in
+its path or query, and the state file is archived.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
@@ -50,7 +53,20 @@ class Notifier:
                 )
                 answer.raise_for_status()
             except requests.RequestException as exc:
-                problems.append(f"webhook {url}: {exc}")
+                problems.append(_webhook_problem(url, exc))
         for problem in problems:
             log.warning("notification not delivered: %s", problem)
         return problems
+
+
+def _webhook_problem(url: str, exc: requests.RequestException) -> str:
+    """What went wrong, without the URL's path or query (requests names the whole URL, or
+    its path, in its errors)."""
+    parts = urlsplit(url)
+    text = str(exc)
+    path_and_query = parts.path + (f"?{parts.query}" if parts.query else "")
+    for secret in (url, path_and_query, parts.path):
+        if len(secret) > 1:
+            text = text.replace(secret, "/…")
+    port = f":{parts.port}" if parts.port else ""
+    return f"webhook {parts.scheme}://{parts.hostname}{port}: {text}"
