@@ -185,7 +185,7 @@ def _cluster(role_: str, tg: str) -> ClusterFacts:
     )
 
 
-def _history(now_rate: float = 20.0, peak_rate: float = 30.0) -> TrafficHistory:
+def traffic_history(now_rate: float = 20.0, peak_rate: float = 30.0) -> TrafficHistory:
     """Blue at `now_rate` req/s for the last hour, and a day earlier `peak_rate` at this hour."""
     blue = [(NOW - timedelta(minutes=5 * i), now_rate * 300) for i in range(1, 13)]
     blue += [
@@ -283,7 +283,7 @@ def clean() -> RegionFacts:
         )
     ]
     facts.nat_ips = {"blue": {"203.0.113.10"}, "green": {"203.0.113.10"}}
-    facts.history = _history()
+    facts.history = traffic_history()
     facts.apps = [
         _app(f"{chart}-{role_}", chart, role_, "1.2.0")
         for chart in ("web", "photo-api")

@@ -34,6 +34,7 @@ from tests.readiness.estate import (
     params,
     provider,
     role,
+    traffic_history,
 )
 
 
@@ -141,6 +142,35 @@ def test_green_sized_for_five_percent_fails_at_fifty() -> None:
     row = found["readiness/us-east-1/capacity/photos/photo-api"]
     # blue: 4 ready at 20 req/s; peak 30 req/s → 50 % needs ceil(4 × 15 / 20) = 3.
     assert "needs 3" in row.observed and "minReplicas" in row.action and row.role == "green"
+
+
+def test_mid_shift_capacity_is_sized_from_blue_before_the_shift() -> None:
+    """At 50 % blue's 4 replicas serve 10 req/s where they served 20: sized from them now,
+    100 % would need 12 replicas on green and a floor of 12 on blue, twice the truth. Sized
+    from blue before the shift (5 req/s per replica), 100 % of the 30 req/s peak needs 6."""
+    facts = clean()
+    facts.history = traffic_history(now_rate=10.0)
+    facts.current_share = 50
+    before = {"photos/photo-api": 5.0}
+    api = "photos/photo-api"
+
+    def capacity_rows(sized_from: dict[str, float] | None) -> dict[str, str]:
+        report = judge(facts, params(), 100, NOW, sized_from)
+        return {r.check: r.observed for r in report.rows if r.obj == api}
+
+    now = capacity_rows(None)
+    assert "needs 12" in now["capacity"] and "needs 12" in now["blue-floor"]
+    sized = capacity_rows(before)
+    assert "needs 6" in sized["capacity"] and sized["blue-floor"] == "blue floor 6 ≥ 6"
+    assert judge(facts, params(), 100, NOW, before).per_replica[api] == 5.0
+    history = next(
+        r for r in judge(facts, params(), 100, NOW, before).rows if r.check == "traffic-history"
+    )
+    assert "sized per replica as blue served before green's 50 %" in history.observed
+    # At 0 % blue carries everything: its own rate now is the measure, whatever is passed.
+    facts.current_share = 0
+    assert capacity_rows(before) == now
+    assert judge(facts, params(), 100, NOW, before).per_replica[api] == 2.5
 
 
 def test_autoscaler_max_below_the_share() -> None:

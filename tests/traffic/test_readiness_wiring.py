@@ -34,7 +34,7 @@ def readiness_found(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     """Readiness answers three rows; the forward set is consistent. Records each call."""
     calls: list[tuple[str, int]] = []
 
-    def fake_check(params: Any, region: str, share: int) -> ReadinessReport:
+    def fake_check(params: Any, region: str, share: int, sized_from: Any) -> ReadinessReport:
         calls.append((region, share))
         rows = [row("capacity", "fail"), row("autoscaler-max", "fail"), row("stickiness", "warn")]
         return ReadinessReport(region, share, 50, rows=rows)
@@ -58,7 +58,7 @@ def test_unwaived_blockers_stop_the_change_waived_ones_do_not(readiness_found) -
 
 
 def test_a_readiness_that_could_not_read_is_a_blocker(monkeypatch: pytest.MonkeyPatch) -> None:
-    def unread(params: Any, region: str, share: int) -> ReadinessReport:
+    def unread(params: Any, region: str, share: int, sized_from: Any) -> ReadinessReport:
         return ReadinessReport(region, share, None, incomplete=["green: connection refused"])
 
     monkeypatch.setattr(checks, "readiness_check", unread)
@@ -73,6 +73,32 @@ def test_forward_set_only_skips_the_clusters(readiness_found) -> None:
     params = params_with([], readiness="forward-set-only")
     assert checks.cutover_readiness(params, lambda r: None)(params.region(REGION), 25) == []
     assert readiness_found == []
+
+
+def test_later_changes_are_sized_from_the_check_before_the_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check at 0 % measures blue's throughput per replica; the checks after it size
+    from that, not from blue's replicas serving a shrinking share. A process that resumes
+    mid-shift has no measurement and sizes from blue as it is."""
+    given: list[Any] = []
+    current = {5: 0, 25: 5, 50: 25}
+
+    def fake_check(params: Any, region: str, share: int, sized_from: Any) -> ReadinessReport:
+        given.append(sized_from)
+        per_replica = {"photos/photo-api": 5.0 if current[share] == 0 else 2.5}
+        return ReadinessReport(region, share, current[share], per_replica=per_replica)
+
+    monkeypatch.setattr(checks, "readiness_check", fake_check)
+    monkeypatch.setattr(checks, "forward_set_readiness", lambda read: lambda r, s: [])
+    params = params_with([])
+    region = params.region(REGION)
+    check = checks.cutover_readiness(params, lambda r: None)
+    for share in (5, 25, 50):
+        assert check(region, share) == []
+    assert given == [None, {"photos/photo-api": 5.0}, {"photos/photo-api": 5.0}]
+    resumed = checks.cutover_readiness(params, lambda r: None)
+    assert resumed(region, 50) == [] and given[-1] is None
 
 
 @pytest.mark.sandbox

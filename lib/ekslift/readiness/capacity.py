@@ -6,11 +6,18 @@ soaks + rollback window, on each earlier day). A replica's throughput is what bl
 (its target group's rate over its ready replicas), so green needs `share × peak / that` and
 blue keeps a floor of `peak / that` until it is retired. No datapoints means "unknown", and
 unknown fails: silence in the metrics is not idle traffic.
+
+Once green carries part of the traffic, blue's replicas (held at their floor) each serve
+less, and "what blue does now" would understate a replica: at 50 % it would ask green for
+twice the replicas at 100 %, and blue for twice its floor. So step 4 passes the throughput
+measured before its first change, while blue carried everything (``sized_from``), and
+later checks size from that.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -92,11 +99,20 @@ def _autoscaler_of(kube: ClusterFacts, workload: Workload) -> Autoscaler | None:
     )
 
 
-def needed(replicas_now: int, share: int, r: Rates) -> int:
-    """Replicas that serve `share` % of the peak at blue's current throughput per replica."""
+def needed(per_replica: float, share: int, r: Rates) -> int:
+    """Replicas that serve `share` % of the peak at `per_replica` requests/s each."""
     if share == 0:
         return 0
-    return math.ceil(replicas_now * (r.peak * share / 100) / r.blue_now - 1e-9)
+    return math.ceil(r.peak * share / 100 / per_replica - 1e-9)
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """The capacity rows, and the requests/s per ready blue replica each workload was
+    sized from (what step 4 keeps from its check before the first change)."""
+
+    rows: list[CheckRow]
+    per_replica: dict[str, float]
 
 
 def judge(
@@ -106,12 +122,18 @@ def judge(
     share: int,
     now: datetime,
     lag: timedelta,
-) -> list[CheckRow]:
+    sized_from: Mapping[str, float] | None = None,
+) -> Capacity:
+    """``sized_from``: requests/s per blue replica measured while blue carried everything;
+    used only while green carries traffic (``facts.current_share`` above 0), for the
+    workloads it names. At 0 % blue's own rate now is that measure."""
     alb = region.traffic.alb if region.traffic else None
     blue, green = facts.kube.get("blue"), facts.kube.get("green")
     if alb is None or blue is None or green is None or facts.history is None:
-        return []
+        return Capacity([], {})
     rows: list[CheckRow] = []
+    used: dict[str, float] = {}
+    earlier = sized_from if sized_from and (facts.current_share or 0) > 0 else {}
 
     def row(check: str, obj: str, status: Status, observed: str, **kw: Any) -> None:
         rows.append(CheckRow(facts.region, "capacity", check, obj, status, observed, **kw))
@@ -128,12 +150,17 @@ def judge(
             action="check the ALB's CloudWatch metrics (and cloudwatch:GetMetricData); "
             "without them capacity cannot be judged",
         )
-        return rows
+        return Capacity(rows, used)
     row(
         "traffic-history",
         alb.blue_target_group_arn.split("/")[-2],
         "ok",
-        f"peak {r.peak:.1f} req/s at {r.peak_at:%a %H:%M} UTC; blue now {r.blue_now:.1f} req/s",
+        f"peak {r.peak:.1f} req/s at {r.peak_at:%a %H:%M} UTC; blue now {r.blue_now:.1f} req/s"
+        + (
+            f"; sized per replica as blue served before green's {facts.current_share} %"
+            if earlier
+            else ""
+        ),
     )
     refs = sorted(
         served(blue, alb.blue_target_group_arn, readiness.request_path)
@@ -151,7 +178,8 @@ def judge(
                 action="compare the request path in readiness.request_path with blue",
             )
             continue
-        want = needed(b.ready, share, r)
+        used[ref] = earlier.get(ref) or r.blue_now / b.ready
+        want = needed(used[ref], share, r)
         if g is None:
             row(
                 "capacity",
@@ -200,10 +228,10 @@ def judge(
                 f"maximum for {ref} to at least {want}",
                 role="green",
             )
-        rows.extend(_blue_floor(facts.region, blue, b, needed(b.ready, 100, r)))
+        rows.extend(_blue_floor(facts.region, blue, b, needed(used[ref], 100, r)))
     rows.extend(_nodes_and_quotas(facts, green, blue, extra_pods, extra_cpu, extra_memory))
     rows.extend(_blue_nodes(facts.region, blue))
-    return rows
+    return Capacity(rows, used)
 
 
 def _blue_floor(region: str, blue: ClusterFacts, b: Workload, floor: int) -> list[CheckRow]:

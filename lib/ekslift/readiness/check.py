@@ -9,7 +9,7 @@ answered makes the report incomplete (the step then ends as a tool error).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -255,8 +255,15 @@ def _classified(
     ]
 
 
-def judge(facts: RegionFacts, params: UpgradeParams, share: int, now: datetime) -> ReadinessReport:
-    """Facts in, a report out: every check's rows, the workloads' classes, the forward set."""
+def judge(
+    facts: RegionFacts,
+    params: UpgradeParams,
+    share: int,
+    now: datetime,
+    sized_from: Mapping[str, float] | None = None,
+) -> ReadinessReport:
+    """Facts in, a report out: every check's rows, the workloads' classes, the forward set.
+    ``sized_from``: see :func:`ekslift.readiness.capacity.judge`."""
     region = params.region(facts.region)
     alb = _alb(region)
     readiness = params.readiness
@@ -264,7 +271,8 @@ def judge(facts: RegionFacts, params: UpgradeParams, share: int, now: datetime) 
     workloads = _classified(facts, alb, readiness)
     rows = _unreadable(facts)
     lag = timedelta(minutes=params.metrics.cloudwatch.lag_minutes)
-    rows += capacity.judge(facts, region, readiness, share, now, lag)
+    sized = capacity.judge(facts, region, readiness, share, now, lag, sized_from)
+    rows += sized.rows
     rows += traffic.judge_weights(facts, region, readiness)
     rows += traffic.judge_bindings(facts, region)
     rows += traffic.judge_health(facts, region, readiness.min_healthy_per_az)
@@ -282,6 +290,7 @@ def judge(facts: RegionFacts, params: UpgradeParams, share: int, now: datetime) 
         workloads=workloads,
         forward_actions=traffic.forward_set(facts, alb),
         incomplete=list(facts.unreachable),
+        per_replica=sized.per_replica,
     )
 
 
@@ -291,13 +300,15 @@ def check(
     share: int | None = None,
     *,
     now: datetime | None = None,
+    sized_from: Mapping[str, float] | None = None,
 ) -> ReadinessReport:
     """Is the region ready for `share` % on green (default: the step after the ALB's
-    current share)? Step 4 calls this with the next share before every weight change."""
+    current share)? Step 4 calls this with the next share before every weight change, with
+    the throughput per replica its check before the first change found (``sized_from``)."""
     now = now or datetime.now(UTC)
     facts = read(params, region, now)
     target = share if share is not None else next_share(params.region(region), facts.current_share)
-    return judge(facts, params, target, now)
+    return judge(facts, params, target, now, sized_from)
 
 
 def check_estate(params: UpgradeParams, share: int | None = None) -> EstateReadiness:

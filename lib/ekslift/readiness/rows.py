@@ -83,6 +83,8 @@ class ReadinessReport:
     workloads: list[ClassifiedWorkload] = field(default_factory=list)
     forward_actions: list[ForwardAction] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
+    # requests/s per ready blue replica that capacity sized each workload from
+    per_replica: dict[str, float] = field(default_factory=dict)
 
     @property
     def findings(self) -> list[Finding]:

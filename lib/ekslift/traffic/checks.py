@@ -107,14 +107,24 @@ def cutover_readiness(params: UpgradeParams, read: ForwardSetReader) -> Readines
     the parameters' waivers: a blocker someone accepted at step 1 (named, with a reason) does
     not stop the change; any other does, and so does a check that could not read, since a
     readiness nobody could verify is no readiness. ``shift.readiness: forward-set-only``
-    skips the cluster checks (the gate of step 4 then warns that it did)."""
+    skips the cluster checks (the gate of step 4 then warns that it did).
+
+    Capacity is sized from blue's throughput per replica as the check before the region's
+    first change measured it, while blue carried everything: blue's replicas, held at their
+    floor, serve less as green takes traffic, and sizing from them then would ask green for
+    up to twice what it needs. A process that resumes mid-shift has no such measurement
+    and sizes from blue as it is (the larger, safe figure)."""
     forward = forward_set_readiness(read)
+    sized: dict[str, dict[str, float]] = {}  # region → what its check at 0 % sized from
 
     def check(region: RegionParams, next_share: int) -> list[Finding]:
         found = forward(region, next_share)
         if found or params.shift.readiness == "forward-set-only":
             return found
-        report = readiness_check(params, region.name, next_share)
+        earlier = sized.get(region.name)
+        report = readiness_check(params, region.name, next_share, sized_from=earlier)
+        if report.current_share == 0:
+            sized[region.name] = report.per_replica
         judged = judge(STEP, report.findings, params)
         waived = {w.finding_id for w in judged.waivers}
         blockers = [f for f in judged.findings if f.severity == "blocker" and f.id not in waived]
