@@ -147,7 +147,9 @@ def test_green_sized_for_five_percent_fails_at_fifty() -> None:
 def test_mid_shift_capacity_is_sized_from_blue_before_the_shift() -> None:
     """At 50 % blue's 4 replicas serve 10 req/s where they served 20: sized from them now,
     100 % would need 12 replicas on green and a floor of 12 on blue, twice the truth. Sized
-    from blue before the shift (5 req/s per replica), 100 % of the 30 req/s peak needs 6."""
+    from blue before the shift (5 req/s per replica), 100 % of the 30 req/s peak needs 6.
+    A measurement lower than blue's now (traffic dipped when it was taken) does not stick:
+    the larger of the two is what blue's replicas have shown they serve."""
     facts = clean()
     facts.history = traffic_history(now_rate=10.0)
     facts.current_share = 50
@@ -166,7 +168,8 @@ def test_mid_shift_capacity_is_sized_from_blue_before_the_shift() -> None:
     history = next(
         r for r in judge(facts, params(), 100, NOW, before).rows if r.check == "traffic-history"
     )
-    assert "sized per replica as blue served before green's 50 %" in history.observed
+    assert "the larger of blue's now and before green's 50 %" in history.observed
+    assert capacity_rows({"photos/photo-api": 2.0}) == now
     # At 0 % blue carries everything: its own rate now is the measure, whatever is passed.
     facts.current_share = 0
     assert capacity_rows(before) == now

@@ -10,8 +10,9 @@ unknown fails: silence in the metrics is not idle traffic.
 Once green carries part of the traffic, blue's replicas (held at their floor) each serve
 less, and "what blue does now" would understate a replica: at 50 % it would ask green for
 twice the replicas at 100 %, and blue for twice its floor. So step 4 passes the throughput
-measured before its first change, while blue carried everything (``sized_from``), and
-later checks size from that.
+measured before its first change, while blue carried everything (``sized_from``), and later
+checks size from the larger of that and blue's now: each is a rate blue's replicas really
+served, and one measurement alone, taken when traffic dipped, would hold for the whole shift.
 """
 
 from __future__ import annotations
@@ -125,8 +126,8 @@ def judge(
     sized_from: Mapping[str, float] | None = None,
 ) -> Capacity:
     """``sized_from``: requests/s per blue replica measured while blue carried everything;
-    used only while green carries traffic (``facts.current_share`` above 0), for the
-    workloads it names. At 0 % blue's own rate now is that measure."""
+    while green carries traffic (``facts.current_share`` above 0) a workload it names is
+    sized from the larger of it and blue's rate now. At 0 % blue's rate now is the measure."""
     alb = region.traffic.alb if region.traffic else None
     blue, green = facts.kube.get("blue"), facts.kube.get("green")
     if alb is None or blue is None or green is None or facts.history is None:
@@ -157,7 +158,8 @@ def judge(
         "ok",
         f"peak {r.peak:.1f} req/s at {r.peak_at:%a %H:%M} UTC; blue now {r.blue_now:.1f} req/s"
         + (
-            f"; sized per replica as blue served before green's {facts.current_share} %"
+            f"; a replica's throughput is the larger of blue's now and before green's "
+            f"{facts.current_share} %"
             if earlier
             else ""
         ),
@@ -178,7 +180,7 @@ def judge(
                 action="compare the request path in readiness.request_path with blue",
             )
             continue
-        used[ref] = earlier.get(ref) or r.blue_now / b.ready
+        used[ref] = max(earlier.get(ref, 0.0), r.blue_now / b.ready)
         want = needed(used[ref], share, r)
         if g is None:
             row(

@@ -109,11 +109,12 @@ def cutover_readiness(params: UpgradeParams, read: ForwardSetReader) -> Readines
     readiness nobody could verify is no readiness. ``shift.readiness: forward-set-only``
     skips the cluster checks (the gate of step 4 then warns that it did).
 
-    Capacity is sized from blue's throughput per replica as the check before the region's
-    first change measured it, while blue carried everything: blue's replicas, held at their
-    floor, serve less as green takes traffic, and sizing from them then would ask green for
-    up to twice what it needs. A process that resumes mid-shift has no such measurement
-    and sizes from blue as it is (the larger, safe figure)."""
+    Capacity keeps blue's throughput per replica as the check before the region's first
+    change measured it, while blue carried everything, and later checks size from the larger
+    of it and blue's now: blue's replicas, held at their floor, serve less as green takes
+    traffic, and sizing from them alone would ask green for up to twice what it needs. A
+    process that resumes mid-shift has no such measurement and sizes from blue as it is
+    (the larger need, the safe side)."""
     forward = forward_set_readiness(read)
     sized: dict[str, dict[str, float]] = {}  # region → what its check at 0 % sized from
 
