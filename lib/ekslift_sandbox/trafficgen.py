@@ -236,15 +236,18 @@ class TrafficGenerator:
 
     # ------------------------------------------------------------------ one second
 
-    def _rate(self, simulated: datetime) -> float:
-        """Requests per simulated second: a diurnal curve around the history's rate."""
-        hour = simulated.hour + simulated.minute / 60
-        return BASE_RATE * (1 + 0.3 * math.sin(2 * math.pi * (hour - 9) / 24))
+    def _rate(self, hours: float) -> float:
+        """Requests per simulated second, ``hours`` of simulated time after the start: a
+        diurnal curve around the history's rate that starts at its mean. It follows the
+        time since the start, not the wall clock's hour, so a sandbox started at 04:00 and
+        one started at 15:00 send the same traffic, and readiness's capacity needs (blue's
+        rate against the week's peak) do not change with the time of day a test runs."""
+        return BASE_RATE * (1 + 0.3 * math.sin(2 * math.pi * hours / 24))
 
     def tick(self, now: datetime) -> None:
         """Send one real second of traffic to every region, then publish what is complete."""
         self._origin = self._origin or now
-        simulated = self._origin + (now - self._origin) * self.speed
+        hours = (now - self._origin).total_seconds() * self.speed / 3600
         # Shared by both colours: load swings (overdispersion) and, now and then, a
         # dependency's error burst; the judge's minute effects must cancel them.
         load = self.rng.gamma(20.0, 1 / 20.0)
@@ -252,7 +255,7 @@ class TrafficGenerator:
         for balancer in self.balancers:
             elb = self.clients[balancer.region]["elbv2"]
             share = green_share(elb, balancer.listener_arn, balancer.target_groups)
-            total = int(self.rng.poisson(self._rate(simulated) * self.speed * load))
+            total = int(self.rng.poisson(self._rate(hours) * self.speed * load))
             green = int(self.rng.binomial(total, share))
             minute = now.replace(second=0, microsecond=0)
             self.shares[(balancer.region, minute)] = share
