@@ -44,6 +44,8 @@ from ekslift.stores.local import LocalStore
 log = logging.getLogger(__name__)
 MANIFEST_SCHEMA_VERSION = 2
 PARAMS_COPY = "params.yaml"
+TEMPLATES = str(Path(__file__).parent / "templates")
+HTML_TEMPLATE = "ekslift_html"  # JupyterLab's HTML export, with the plots' alternative text
 _BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".gz", ".tgz", ".zip"}
 StepStatus = Literal["running", "done", "failed", "error"]
 ProblemKind = Literal["modified", "missing", "added", "version", "retention", "location"]
@@ -358,7 +360,8 @@ def finalize_notebook(executed: Path, html_dir: Path) -> Path:
     if redact_notebook(nb):
         log.warning("redacted secret-looking output in %s", executed.name)
     nbformat.write(nb, executed)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    exporter = HTMLExporter(template_name=HTML_TEMPLATE, extra_template_basedirs=[TEMPLATES])
+    body, _ = exporter.from_notebook_node(nb)
     html = html_dir / f"{executed.stem}.html"
     write_text_atomic(html, redact_text(body))
     return html
