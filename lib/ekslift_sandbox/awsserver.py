@@ -231,24 +231,23 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     return body
 
 
-def identify(environ: dict[str, Any], scope: _Scope) -> tuple[str | None, str | None]:
-    """(service, operation) of a request, whichever protocol it speaks."""
-    service = scope.service
+def operation_of(environ: dict[str, Any], service: str | None) -> str | None:
+    """The operation of a request signed for ``service``, whichever protocol it speaks."""
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
-        return service, target.rsplit(".", 1)[-1]
+        return str(target.rsplit(".", 1)[-1])
     path = environ.get("PATH_INFO", "")
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
         action = parse_qs(_read_body(environ).decode("utf-8", "replace")).get("Action")
         if action:
-            return service, action[0]
+            return action[0]
     if service:
         method = environ.get("REQUEST_METHOD", "GET")
         keys = set(parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         for route in _rest_routes(service):
             if route.matches(method, path, keys, environ):
-                return service, route.operation
-    return service, None
+                return route.operation
+    return None
 
 
 def _fault_response(
@@ -308,7 +307,8 @@ class SandboxMiddleware:
         if path.startswith("/moto-api"):
             return self.app(environ, start_response)
         scope = _scope(environ)
-        service, operation = identify(environ, scope)
+        service = scope.service
+        operation = operation_of(environ, service)
         self.requests.record(
             method=environ.get("REQUEST_METHOD", ""),
             path=path,

@@ -100,13 +100,18 @@ def acting_as(role: str, estate: Estate, monkeypatch: pytest.MonkeyPatch) -> Ite
     assert outside == [], f"calls outside docs/iam/{role}.json"
 
 
-def _alarm_event(alarm: dict[str, Any], name: str) -> dict[str, Any]:
-    """The least of what CloudWatch sends a Lambda alarm action: `name` entered ALARM."""
+def _composite_in_alarm(estate: Estate, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The region's composite alarm set to ALARM, the function's parameters in place, and
+    the least of what CloudWatch then sends the Lambda alarm action."""
+    composite = composite_name(estate.params.name, REGION)
+    alarm = region_alarms(estate.params, REGION)[composite]
+    _set_alarm(estate, composite)
+    monkeypatch.setenv("EKSLIFT_PARAMS", str(estate.params_path))
     return {
         "source": "aws.cloudwatch",
         "alarmArn": alarm["AlarmArn"],
         "region": REGION,
-        "alarmData": {"alarmName": name, "state": {"value": "ALARM", "reason": "test"}},
+        "alarmData": {"alarmName": composite, "state": {"value": "ALARM", "reason": "test"}},
     }
 
 
@@ -216,11 +221,7 @@ def test_alarms_a_finished_shift_left_behind_never_roll_it_back(
     assert [o.status for o in outcomes] == ["shifted"], outcomes
     problems = [r.data.get("problem", "") for r in estate.state().records() if r.kind == "lease"]
     assert any("alarms not removed" in p for p in problems), problems
-    composite = composite_name(estate.params.name, REGION)
-    alarm = region_alarms(estate.params, REGION)[composite]
-    _set_alarm(estate, composite)
-    monkeypatch.setenv("EKSLIFT_PARAMS", str(estate.params_path))
-    event = _alarm_event(alarm, composite)
+    event = _composite_in_alarm(estate, monkeypatch)
     with acting_as("04-rollback", estate, monkeypatch):
         answer = handler(event, None)
     assert answer["action"] == "none" and "leftover" in answer["reason"], answer
@@ -236,14 +237,10 @@ def test_an_alarm_with_the_lease_item_gone_still_rolls_back(soaking, monkeypatch
     region shifted to 5 %, and the function sends it back to blue."""
     estate, child = soaking
     child.send_signal(signal.SIGSTOP)
-    composite = composite_name(estate.params.name, REGION)
-    alarm = region_alarms(estate.params, REGION)[composite]
     table = _table(estate)
     table.client.delete_item(TableName=table.table, Key=_key(REGION, LEASE))
     assert table.read()[0] is None
-    _set_alarm(estate, composite)
-    monkeypatch.setenv("EKSLIFT_PARAMS", str(estate.params_path))
-    event = _alarm_event(alarm, composite)
+    event = _composite_in_alarm(estate, monkeypatch)
     assert handler(event, None)["action"] == "rolled-back"
     assert estate.green_shares() == {0}
 
@@ -260,10 +257,7 @@ def test_with_the_lease_table_down_the_guard_says_so_and_an_alarm_still_rolls_ba
     and keeps the rollback's records in its own log."""
     estate, child = soaking
     child.send_signal(signal.SIGSTOP)
-    composite = composite_name(estate.params.name, REGION)
-    alarm = region_alarms(estate.params, REGION)[composite]
-    _set_alarm(estate, composite)
-    monkeypatch.setenv("EKSLIFT_PARAMS", str(estate.params_path))
+    event = _composite_in_alarm(estate, monkeypatch)
     down = {
         operation: aws_sandbox.arm_fault(
             Fault(operation=operation, service="dynamodb", status=503, times=1000)
@@ -277,7 +271,7 @@ def test_with_the_lease_table_down_the_guard_says_so_and_an_alarm_still_rolls_ba
         assert estate.green_shares() == {5}, "a guard that cannot read the lease does nothing"
         reads_before = down["GetItem"].times
         with caplog.at_level(logging.WARNING, logger="ekslift"):
-            answer = handler(_alarm_event(alarm, composite), None)
+            answer = handler(event, None)
         reads = reads_before - down["GetItem"].times
         writes = 2000 - down["PutItem"].times - down["UpdateItem"].times
     finally:

@@ -41,6 +41,10 @@ def guard_of(params: UpgradeParams) -> GuardSettings:
     return params.shift.guard
 
 
+def _table(params: UpgradeParams, region: RegionParams) -> LeaseTable:
+    return LeaseTable(region.name, guard_of(params).table, params.aws.profile)
+
+
 @dataclass(frozen=True)
 class LeaseRead:
     """The region's lease as the rollback function found it: the item (None when there is
@@ -52,7 +56,7 @@ class LeaseRead:
 
 def read_lease(params: UpgradeParams, region: RegionParams) -> LeaseRead:
     try:
-        item, _now = LeaseTable(region.name, guard_of(params).table, params.aws.profile).read()
+        item, _now = _table(params, region).read()
     except EksliftError as exc:
         return LeaseRead(None, str(exc))
     return LeaseRead(item)
@@ -97,18 +101,14 @@ def roll_back(
     rollback recorded in this process's log, and the outcome says so. A caller whose read
     of the table just failed passes why (``table_failure``), so that the rollback does not
     spend the function's deadline retrying the table before it touches a listener."""
-    guard = guard_of(params)
-    table = LeaseTable(region.name, guard.table, params.aws.profile)
+    table = _table(params, region)
     unavailable = table_failure
-    try:
-        for _ in range(TAKE_OVER_ATTEMPTS if not unavailable else 0):
-            seen, _now = table.read()
-            if judged is not None and (seen is None or seen.generation != judged.generation):
+    if not unavailable:
+        try:
+            if not _fence(table, who, reason, judged):
                 return None
-            if seen is None or seen.status != "held" or table.take_over(seen, who, reason):
-                break
-    except EksliftError as exc:
-        unavailable = str(exc)
+        except EksliftError as exc:
+            unavailable = str(exc)
     if unavailable:
         log.warning(
             "%s: rolling back unfenced, the lease table failed: %s", region.name, unavailable
@@ -116,10 +116,22 @@ def roll_back(
     record = TableLog(table, unavailable)
     outcome = rollback(params, region, reason, record, default_services(params), who)
     if record.unavailable:
-        where = f"recorded only in this log, {guard.table} failed: {record.unavailable}"
+        where = f"recorded only in this log, {table.table} failed: {record.unavailable}"
         outcome = replace(outcome, reason=f"{outcome.reason}; {where}")
     log.warning("%s: %s by %s: %s", region.name, outcome.status, who, outcome.reason)
     return outcome
+
+
+def _fence(table: LeaseTable, who: str, reason: str, judged: LeaseItem | None) -> bool:
+    """Take the lease over (a new generation) unless nobody holds it; False when the guard
+    must stand down instead: the lease it judged has changed meanwhile."""
+    for _ in range(TAKE_OVER_ATTEMPTS):
+        seen, _now = table.read()
+        if judged is not None and (seen is None or seen.generation != judged.generation):
+            return False
+        if seen is None or seen.status != "held" or table.take_over(seen, who, reason):
+            break
+    return True
 
 
 @dataclass
@@ -133,7 +145,6 @@ class RegionReport:
 def self_test(params: UpgradeParams, region: RegionParams) -> list[str]:
     """Can this guard roll the region back? Who it is (STS), the forward set read, and a
     conditional write of the result to the lease table (which the lease needs too)."""
-    guard = guard_of(params)
     profile = params.aws.profile
     problems = []
     identity = ""
@@ -145,12 +156,12 @@ def self_test(params: UpgradeParams, region: RegionParams) -> list[str]:
         read_forward_set(region.name, alb_of(region), profile)
     except EksliftError as exc:
         problems.append(f"reading the forward set: {exc}")
-    table = LeaseTable(region.name, guard.table, profile)
+    table = _table(params, region)
     try:
         previous, now = table.get_record(SELFTEST)
         result = {"passed": not problems, "identity": identity, "problems": problems, "time": now}
         if not table.swap_record(SELFTEST, result, previous):
-            problems.append(f"a conditional write to {guard.table} failed: another guard raced it")
+            problems.append(f"a conditional write to {table.table} failed: another guard raced it")
     except EksliftError as exc:
         problems.append(f"the lease table: {exc}")
     return problems
@@ -163,7 +174,7 @@ def _why(
     lease's), or None when its shift is watched and well."""
     guard = guard_of(params)
     profile = params.aws.profile
-    lease, server_now = LeaseTable(region.name, guard.table, profile).read()
+    lease, server_now = _table(params, region).read()
     if lease is None or lease.status != "held":
         return None
     if lease.expires_at <= server_now:
@@ -210,7 +221,7 @@ def _reconcile(params: UpgradeParams, region: RegionParams, who: str, report: Re
         outcome = roll_back(params, region, f"guard: {why[0]}", who, judged=why[1])
         if outcome is not None:
             report.action, report.reason = outcome.status, outcome.reason
-    lease, _now = LeaseTable(region.name, guard.table, params.aws.profile).read()
+    lease, _now = _table(params, region).read()
     if (lease is None or lease.status != "held") and region_alarms(params, region.name):
         remove_alarms(params, region.name)
         if report.action == "none":
